@@ -1,0 +1,26 @@
+/** @type {import('jest').Config} */
+const swc = ['@swc/jest', {
+  jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+  module: { type: 'commonjs' },
+}];
+
+// jose, openid-client and oidc-provider are ESM-only: jest on Node 20 cannot require() them,
+// so they are transformed to CommonJS like our own sources (shared/reference/node-anchors.md §7.2).
+const esmOnly = ['jose', 'openid-client', 'oauth4webapi', 'oidc-provider', 'quick-lru', 'nanoid', 'eta', 'jsesc', '@koa'];
+
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test', '<rootDir>/examples'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/test/reliability/', '/test/pack/fixture/'],
+  transform: { '^.+\\.(t|j|mj)s$': swc },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleNameMapper: {
+    '^tollgate$': '<rootDir>/src/index.ts',
+    '^tollgate/express$': '<rootDir>/src/adapters/express.ts',
+    '^tollgate/koa$': '<rootDir>/src/adapters/koa.ts',
+    '^tollgate/testing$': '<rootDir>/src/testing/index.ts',
+    '^tollgate/dcr$': '<rootDir>/src/dcr/index.ts',
+  },
+  testTimeout: 20000,
+};

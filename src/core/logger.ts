@@ -1,0 +1,51 @@
+/**
+ * Where tollgate reports what an operator must know (an outage, a misbehaving plugin).
+ *
+ * Log lines carry an error's `code` and message, never its stack, and never a secret or token:
+ * callers pass only identifiers and codes.
+ */
+
+/** A logger with the usual level methods (console, pino and winston all fit). */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+const consoleLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: (message, fields) => console.warn(`[tollgate] ${message}`, ...(fields ? [fields] : [])),
+  error: (message, fields) => console.error(`[tollgate] ${message}`, ...(fields ? [fields] : [])),
+};
+
+let current: Logger = consoleLogger;
+
+/**
+ * Sets the logger every plugin reports to; `null` restores the default (warnings and errors on
+ * the console).
+ *
+ * @example
+ * ```ts
+ * import pino from 'pino';
+ * setLogger(pino());
+ * ```
+ */
+export function setLogger(logger: Logger | null): void {
+  current = logger ?? consoleLogger;
+}
+
+/** The logger in use. */
+export function getLogger(): Logger {
+  return current;
+}
+
+/** What may be logged of an error: its name, code and message, never its stack. */
+export function describeError(err: unknown): { error: string; code?: string } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { error: `${err.name}: ${err.message}`, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { error: String(err) };
+}

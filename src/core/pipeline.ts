@@ -1,0 +1,119 @@
+/**
+ * The pipeline: plugins sorted by priority, and the four phases run over a request context.
+ */
+import type { RequestContext } from './context';
+import { ConfigError, InternalError, TollgateError } from './errors';
+import { describeError, getLogger } from './logger';
+import type { AnyPlugin } from './plugin';
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> =>
+  typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
+
+/** An ordered set of plugins, checked once when the gateway is built. */
+export class Pipeline {
+  /** The plugins, highest priority first. */
+  readonly plugins: readonly AnyPlugin[];
+
+  constructor(plugins: readonly AnyPlugin[], where = 'gateway') {
+    const seen = new Set<string>();
+    plugins.forEach((p, i) => {
+      if (typeof p !== 'object' || p === null || typeof p.name !== 'string' || typeof p.priority !== 'number') {
+        throw new ConfigError(`${where}: argument ${i + 1} is not a plugin (use definePlugin() or a built-in plugin factory)`, `[${i}]`);
+      }
+      if (seen.has(p.name)) {
+        throw new ConfigError(`${where}: two plugins are named "${p.name}"; a pipeline runs each plugin once`, `[${i}]`);
+      }
+      seen.add(p.name);
+    });
+    // Array.prototype.sort is stable: equal priorities keep the order they were listed in.
+    this.plugins = Object.freeze([...plugins].sort((a, b) => b.priority - a.priority));
+  }
+
+  /**
+   * Runs the `access` hooks in priority order until one ends the request or takes over the
+   * response. Stays synchronous while the hooks are.
+   */
+  runAccess(ctx: RequestContext, from = 0): void | Promise<void> {
+    const plugins = this.plugins;
+    for (let i = from; i < plugins.length; i++) {
+      if (ctx.exited !== undefined || ctx.respondedBy !== undefined) return;
+      const plugin = plugins[i]!;
+      // The same plugin instance mounted by two gateways on one request runs once.
+      if (ctx.ran.includes(plugin)) continue;
+      ctx.ran.push(plugin);
+      if (plugin.bodyFilter) ctx.hasBodyFilter = true;
+      if (!plugin.access) continue;
+      let result: unknown;
+      try {
+        result = plugin.access(ctx, ctx.local(plugin));
+      } catch (err) {
+        failAccess(ctx, plugin, err);
+        return;
+      }
+      if (isThenable(result)) {
+        return Promise.resolve(result).then(
+          () => this.runAccess(ctx, i + 1),
+          (err: unknown) => failAccess(ctx, plugin, err),
+        );
+      }
+    }
+  }
+}
+
+/** An `access` hook threw: a tollgate error is rendered as it says, anything else as a 500. */
+function failAccess(ctx: RequestContext, plugin: AnyPlugin, err: unknown): void {
+  if (err instanceof TollgateError) {
+    if (err.status >= 500) getLogger().warn(`plugin "${plugin.name}" failed the request`, describeError(err.cause ?? err));
+    ctx.fail(err);
+    return;
+  }
+  getLogger().error(`plugin "${plugin.name}" threw in access`, describeError(err));
+  ctx.fail(new InternalError('access hook failed', { cause: err }));
+}
+
+/** Plugins that ran, in priority order (several gateways may have added to the list). */
+function ranInOrder(ctx: RequestContext): AnyPlugin[] {
+  const ran = ctx.ran;
+  for (let i = 1; i < ran.length; i++) {
+    if (ran[i - 1]!.priority < ran[i]!.priority) return [...ran].sort((a, b) => b.priority - a.priority);
+  }
+  return ran;
+}
+
+/** Runs every `headerFilter` of the plugins that ran. A throwing filter is logged and skipped. */
+export function runHeaderFilters(ctx: RequestContext): void {
+  for (const plugin of ranInOrder(ctx)) {
+    if (!plugin.headerFilter) continue;
+    try {
+      plugin.headerFilter(ctx, ctx.local(plugin));
+    } catch (err) {
+      getLogger().error(`plugin "${plugin.name}" threw in headerFilter`, describeError(err));
+    }
+  }
+}
+
+/** Passes one body chunk through every `bodyFilter` of the plugins that ran. */
+export function runBodyFilters(ctx: RequestContext, chunk: Buffer, eof: boolean): Buffer {
+  for (const plugin of ranInOrder(ctx)) {
+    if (!plugin.bodyFilter) continue;
+    try {
+      const out = plugin.bodyFilter(ctx, chunk, eof, ctx.local(plugin));
+      if (out) chunk = out;
+    } catch (err) {
+      getLogger().error(`plugin "${plugin.name}" threw in bodyFilter`, describeError(err));
+    }
+  }
+  return chunk;
+}
+
+/** Runs every `log` hook of the plugins that ran; failures are logged, never rendered. */
+export async function runLog(ctx: RequestContext): Promise<void> {
+  for (const plugin of ranInOrder(ctx)) {
+    if (!plugin.log) continue;
+    try {
+      await plugin.log(ctx, ctx.local(plugin));
+    } catch (err) {
+      getLogger().error(`plugin "${plugin.name}" threw in log`, describeError(err));
+    }
+  }
+}

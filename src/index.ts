@@ -1,0 +1,41 @@
+/**
+ * tollgate: API-gateway policies as Express and Koa middleware.
+ *
+ * Mount with `gateway(...)` from `tollgate/express` or `tollgate/koa`; test with `tollgate/testing`.
+ */
+export { definePlugin } from './core/plugin';
+export type { Plugin, AnyPlugin, PluginDefinition } from './core/plugin';
+export { RequestContext } from './core/context';
+export type {
+  SharedState,
+  Consumer,
+  Credential,
+  RequestView,
+  ResponseView,
+  ExitResponse,
+  Timings,
+  RawExchange,
+} from './core/context';
+export {
+  TollgateError,
+  ConfigError,
+  BadRequestError,
+  UnauthorizedError,
+  ForbiddenError,
+  RateLimitError,
+  UpstreamError,
+  UpstreamUnavailableError,
+  UpstreamTimeoutError,
+  IdentityProviderError,
+  StoreError,
+  InternalError,
+  renderError,
+} from './core/errors';
+export type { TollgateErrorOptions, RenderedError } from './core/errors';
+export { setLogger } from './core/logger';
+export type { Logger } from './core/logger';
+// Plugins (each line added by the plugin's issue):
+// export { oidc } from './plugins/oidc';
+// export { rateLimit } from './plugins/rate-limit';
+// export { proxyCache } from './plugins/proxy-cache';
+// export { upstreamProxy } from './plugins/upstream-proxy';

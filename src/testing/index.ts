@@ -1,0 +1,5 @@
+/**
+ * `tollgate/testing`: what our own tests use, published so users test their policies in-process.
+ */
+export { createTestContext, runPlugin } from './context';
+export type { TestRequestOptions, TestResult, TestUpstreamResponse } from './context';
