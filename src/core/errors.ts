@@ -150,7 +150,7 @@ export class StoreError extends TollgateError {
 
 /** Anything unexpected: rendered as 500 with a generic message, never the original one. */
 export class InternalError extends TollgateError {
-  override readonly code = 'ERR_INTERNAL';
+  override readonly code = 'ERR_INTERNAL_UNEXPECTED';
   override readonly status = 500;
   override readonly expose = false;
 }
@@ -170,7 +170,7 @@ export const errorCatalogue = {
   ERR_UPSTREAM_TIMEOUT: UpstreamTimeoutError,
   ERR_IDP_UNAVAILABLE: IdentityProviderError,
   ERR_STORE_UNAVAILABLE: StoreError,
-  ERR_INTERNAL: InternalError,
+  ERR_INTERNAL_UNEXPECTED: InternalError,
 } as const;
 
 /** The generic message of a 500: the original message is never sent. */
