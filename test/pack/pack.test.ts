@@ -1,0 +1,66 @@
+/**
+ * What a user's project does with the published package: install the `npm pack` tarball into a
+ * scratch project, import every entry point from ESM, require the root from CommonJS, and run a
+ * jest suite that uses `tollgate/testing`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+const run = (cmd: string, args: string[], cwd: string) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+
+describe('the packed tarball', () => {
+  let scratch: string;
+
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'tollgate-pack-'));
+    run('npm', ['run', 'build', '--silent'], root);
+    const tarball = run('npm', ['pack', '--silent', '--pack-destination', scratch], root).trim().split('\n').pop()!;
+    cpSync(join(__dirname, 'fixture'), scratch, { recursive: true });
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3'], scratch);
+  }, 240_000);
+
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('holds the compiled entry points with their type declarations', () => {
+    const listing = run('npm', ['pack', '--dry-run', '--json'], root);
+    const files = (JSON.parse(listing) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+    for (const entry of Object.values(pkg.exports)) {
+      if (typeof entry !== 'object' || entry === null) continue;
+      const { types, default: js } = entry as { types: string; default: string };
+      expect(files).toContain(types.replace(/^\.\//, ''));
+      expect(files).toContain(js.replace(/^\.\//, ''));
+    }
+    expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
+  });
+
+  it('imports every entry point from ESM', () => {
+    const entries = Object.keys(pkg.exports).filter((k) => k !== './package.json').map((k) => k.replace(/^\./, 'tollgate'));
+    const script = `const names = {}; for (const e of ${JSON.stringify(entries)}) names[e] = Object.keys(await import(e)).sort(); console.log(JSON.stringify(names));`;
+    const names = JSON.parse(run('node', ['--input-type=module', '-e', script], scratch)) as Record<string, string[]>;
+    expect(names['tollgate']).toEqual(expect.arrayContaining(['definePlugin', 'ConfigError', 'TollgateError']));
+    expect(names['tollgate/express']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
+    expect(names['tollgate/koa']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
+    expect(names['tollgate/testing']).toEqual(expect.arrayContaining(['createTestContext', 'runPlugin']));
+  });
+
+  it('requires the root from CommonJS', () => {
+    const out = run('node', ['-e', "const t = require('tollgate'); console.log(typeof t.definePlugin, typeof require('tollgate/express').gateway)"], scratch);
+    expect(out.trim()).toBe('function function');
+  });
+
+  it("runs the user's jest suite that uses tollgate/testing", () => {
+    const jest = require.resolve('jest/bin/jest');
+    const result = spawnSync('node', [jest, '--rootDir', scratch, '--ci'], {
+      cwd: scratch,
+      encoding: 'utf8',
+      env: { ...process.env, SWC_JEST: require.resolve('@swc/jest') },
+    });
+    expect(result.stderr).toMatch(/Tests:\s+1 passed, 1 total/);
+    expect(result.status).toBe(0);
+  }, 60_000);
+});
