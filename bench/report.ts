@@ -1,0 +1,105 @@
+/** Prints the results and writes docs/benchmarks.md with an SVG bar chart of the ratios. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ComparisonSpec } from './catalog';
+
+export interface Measurement {
+  id: string;
+  label: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+}
+
+export interface Comparison extends ComparisonSpec {
+  ratio: number;
+}
+
+export interface Figure {
+  name: string;
+  value: string;
+  goal?: string;
+  met?: boolean;
+}
+
+interface Report {
+  machine: string;
+  duration: number;
+  connections: number;
+  measurements: Measurement[];
+  comparisons: Comparison[];
+  figures: Figure[];
+  write: boolean;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function svg(comparisons: Comparison[]): string {
+  const barH = 26;
+  const left = 300;
+  const width = 760;
+  const scale = (width - left - 80) / Math.max(2.5, ...comparisons.map((c) => Math.max(c.ratio, c.goal)));
+  const rows = comparisons.map((c, i) => {
+    const y = 30 + i * (barH + 10);
+    const w = Math.max(1, c.ratio * scale);
+    const met = c.ratio >= c.goal;
+    return [
+      `<text x="${left - 8}" y="${y + 18}" text-anchor="end" font-size="13">${c.name}</text>`,
+      `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${met ? '#2f855a' : '#c05621'}"/>`,
+      `<line x1="${(left + c.goal * scale).toFixed(1)}" x2="${(left + c.goal * scale).toFixed(1)}" y1="${y - 3}" y2="${y + barH + 3}" stroke="#1a202c" stroke-dasharray="3,2"/>`,
+      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 18}" font-size="13">${c.ratio.toFixed(2)}×</text>`,
+    ].join('');
+  });
+  const height = 50 + comparisons.length * (barH + 10);
+  const one = left + scale;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">tollgate / peer throughput (dashed line: goal; green: met)</text>`,
+    `<line x1="${one}" x2="${one}" y1="24" y2="${height - 10}" stroke="#a0aec0"/>`,
+    ...rows,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+export function writeReport(r: Report): void {
+  const table = [
+    '| stack | req/s | p50 ms | p99 ms | errors | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...r.measurements.map((m) => `| ${m.label} | ${fmt(m.rps)} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.non2xx} |`),
+  ].join('\n');
+  const ratios = [
+    '| comparison | ratio (tollgate / peer) | goal | met |',
+    '|---|---:|---:|:---:|',
+    ...r.comparisons.map((c) => `| ${c.name} | ${c.ratio.toFixed(2)}× | ≥ ${c.goal}× | ${c.ratio >= c.goal ? 'yes' : 'no'} |`),
+  ].join('\n');
+  const figures = r.figures.length
+    ? ['| figure | value | goal |', '|---|---:|---|', ...r.figures.map((f) => `| ${f.name} | ${f.value} | ${f.goal ?? ''} |`)].join('\n')
+    : '';
+  console.log(`\n${table}\n\n${ratios}\n${figures ? `\n${figures}\n` : ''}`);
+  if (!r.write) return;
+  const doc = `# Benchmarks
+
+Measured by \`npm run bench\` (bench/run.ts): every stack runs as its own process on loopback and
+is driven by autocannon from the harness process, ${r.connections} connections, ${r.duration} s
+per stack after a 2 s warm-up. Absolute figures drift on a shared machine; the ratios, measured in
+one run, are what to compare. Rerun it on your machine: \`npm run bench\`.
+
+Machine: ${r.machine}.
+
+## Throughput and latency
+
+${table}
+
+## Ratios
+
+![ratios](benchmarks.svg)
+
+${ratios}
+${figures ? `\n## Other figures\n\n${figures}\n` : ''}`;
+  writeFileSync(join(__dirname, '../docs/benchmarks.md'), doc);
+  writeFileSync(join(__dirname, '../docs/benchmarks.svg'), svg(r.comparisons));
+}
