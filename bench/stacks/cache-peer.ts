@@ -1,6 +1,5 @@
 // Peer: Express + apicache answering hits from memory.
 import express from 'express';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const apicache = require('apicache') as { middleware: (duration: string) => express.RequestHandler };
 import { handler, listen } from '../serve';
 

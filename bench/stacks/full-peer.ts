@@ -5,7 +5,6 @@ import express from 'express';
 import { auth } from 'express-oauth2-jwt-bearer';
 import { rateLimit } from 'express-rate-limit';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const apicache = require('apicache') as { middleware: (duration: string) => express.RequestHandler };
 import { env, listen } from '../serve';
 
