@@ -184,3 +184,22 @@ describe('gateway (express)', () => {
     expect(res.text).toBe('TypeError');
   });
 });
+
+describe('client ip (express)', () => {
+  it('honours "trust proxy" and nothing else', async () => {
+    const ips: string[] = [];
+    const record = definePlugin({ name: 'ip', priority: 1, access: (ctx) => void ips.push(ctx.request.ip) });
+    const plain = express();
+    plain.use(gateway(record));
+    plain.get('/', (_req, res) => res.send('ok'));
+    const trusting = express();
+    trusting.set('trust proxy', true);
+    trusting.use(gateway(record));
+    trusting.get('/', (_req, res) => res.send('ok'));
+    await request(plain).get('/').set('X-Forwarded-For', '6.6.6.6');
+    await request(trusting).get('/').set('X-Forwarded-For', '6.6.6.6');
+    expect(ips[0]).not.toBe('6.6.6.6');
+    expect(ips[0]).toMatch(/127\.0\.0\.1|::1/);
+    expect(ips[1]).toBe('6.6.6.6');
+  });
+});
