@@ -37,5 +37,5 @@ export type { Logger } from './core/logger';
 // Plugins (each line added by the plugin's issue):
 // export { oidc } from './plugins/oidc';
 // export { rateLimit } from './plugins/rate-limit';
-// export { proxyCache } from './plugins/proxy-cache';
+export { proxyCache, proxyCacheAdmin, type ProxyCachePlugin, type ProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheAdminOptions, type CacheStatus, type CacheableMethod } from './plugins/proxy-cache';
 // export { upstreamProxy } from './plugins/upstream-proxy';
