@@ -60,7 +60,7 @@ export class Auth0Server {
   private readonly scripted = new Map<string, ScriptedAnswer[]>();
   private readonly mgmtTokens = new Map<string, number>();
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
-  private keys!: { privateKey: CryptoKey; jwk: jose.JWK };
+  private keys!: { privateKey: Awaited<ReturnType<typeof jose.generateKeyPair>>['privateKey']; jwk: jose.JWK };
   url = '';
   /** The tenant's issuer as Auth0 writes it: with a trailing slash. */
   issuer = '';

@@ -5,13 +5,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
-import Provider from 'oidc-provider';
+
+/** The little of oidc-provider's API these tests use (the package ships no types). */
+export interface ProviderLike {
+  callback(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  Client: { find(id: string): Promise<{ metadata(): Record<string, unknown> } | undefined> };
+}
+// require() rather than import: no type declarations exist for oidc-provider; jest transforms it.
+const Provider = (require('oidc-provider') as { default: new (issuer: string, config: object) => ProviderLike }).default;
 
 /** The API every client-credentials token is issued for. */
 export const API = 'https://api.example.test';
 
 export interface RegistrationProvider {
-  provider: Provider;
+  provider: ProviderLike;
   issuer: string;
   stop(): Promise<void>;
 }
