@@ -35,7 +35,8 @@ export type { TollgateErrorOptions, RenderedError } from './core/errors';
 export { setLogger } from './core/logger';
 export type { Logger } from './core/logger';
 // Plugins (each line added by the plugin's issue):
-// export { oidc } from './plugins/oidc';
-// export { rateLimit } from './plugins/rate-limit';
+export { oidc } from './plugins/oidc';
+export type { OidcOptions, OidcConfig, OidcPlugin, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions } from './plugins/oidc';
+export { rateLimit, type RateLimitPlugin, type RateLimitOptions, type RateLimitConfig, type LimitBy, type HeaderStyle } from './plugins/rate-limit';
 export { proxyCache, proxyCacheAdmin, type ProxyCachePlugin, type ProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheAdminOptions, type CacheStatus, type CacheableMethod } from './plugins/proxy-cache';
 // export { upstreamProxy } from './plugins/upstream-proxy';

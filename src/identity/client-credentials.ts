@@ -69,6 +69,7 @@ export function idpFailure(err: unknown, what: string): IdentityProviderError {
   const code = (err as { code?: string; cause?: { code?: string } })?.code;
   const unreachable =
     code === 'OAUTH_TIMEOUT' ||
+    code === 'OAUTH_ABORT' ||
     (err instanceof TypeError && /fetch failed/.test(err.message)) ||
     (err as { name?: string })?.name === 'TimeoutError' ||
     (err as { name?: string })?.name === 'AbortError';

@@ -3,3 +3,5 @@
  */
 export { createTestContext, runPlugin } from './context';
 export type { TestRequestOptions, TestResult, TestUpstreamResponse } from './context';
+export { createTestIssuer } from './issuer';
+export type { TestIssuer, TestIssuerOptions, TestIssuerCounters, TestIssuerOutage, TestClient, SignOptions, TestIssuerAlgorithm } from './issuer';

@@ -1,0 +1,143 @@
+/**
+ * `oidc(options)`: Kong's openid-connect and oauth2-introspection plugins, with Auth0 as the
+ * first-class identity provider — bearer JWTs, the client-credentials exchange, RFC 7662
+ * introspection, claims authorization, and the consumer for rate limiting and caching.
+ *
+ * @see https://developer.konghq.com/plugins/openid-connect/
+ * @see docs/plugins/oidc.md
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { RequestContext } from '../../core/context';
+import { definePlugin, type Plugin } from '../../core/plugin';
+import { IssuerDiscovery } from '../../identity/discovery';
+import { JwksCache } from '../../identity/jwks';
+import { BearerVerifier, MAX_TOKEN_LENGTH, looksLikeJwt } from './bearer';
+import { Challenges } from './challenge';
+import { ClientCredentialsExchange } from './client-credentials';
+import { presented, stripClientArguments } from './extract';
+import { Introspector } from './introspection';
+import { parseOidcOptions, type OidcConfig, type OidcOptions } from './options';
+import { applyPrincipal, buildPrincipal, type Principal } from './principal';
+
+export type { OidcOptions, OidcConfig, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions } from './options';
+
+/** The OIDC plugin: a tollgate plugin plus a warm-up. */
+export interface OidcPlugin extends Plugin<OidcConfig> {
+  /**
+   * Discovers the issuer and fetches its keys now, so the first request does not wait (call it at
+   * boot; a failure is retried on the next request anyway).
+   *
+   * @throws IdentityProviderError when the issuer cannot be reached.
+   */
+  ready(): Promise<void>;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
+
+/**
+ * Protects routes with OpenID Connect: bearer JWTs verified against the issuer's keys, client
+ * credentials exchanged for a token (the Kong + Auth0 walkthrough), or introspection. Runs at
+ * priority 1050 (Kong's), before rate limiting and caching, and sets `ctx.consumer` and
+ * `ctx.credential` for them.
+ *
+ * Answers 401 `{"message":"Unauthorized"}` with `WWW-Authenticate: Bearer realm="<issuer host>"`
+ * (plus `error="invalid_token"` when a token was presented), 403 `{"message":"Forbidden"}` with
+ * `error="insufficient_scope"` when a valid token lacks a required scope, role or audience, and
+ * 502/503 JSON when the identity provider is needed and cannot answer.
+ *
+ * @example
+ * ```ts
+ * app.use('/httpbin', gateway(
+ *   oidc({
+ *     issuer: 'https://TENANT.us.auth0.com/',
+ *     authMethods: ['client_credentials', 'bearer'],
+ *     audience: 'https://clientcredentials.com',
+ *     tokenPostArgs: { audience: 'https://clientcredentials.com' },
+ *   }),
+ * ));
+ * ```
+ * @see https://developer.konghq.com/plugins/openid-connect/reference/
+ */
+export function oidc(options: OidcOptions): OidcPlugin {
+  const { config, introspectionAuthorization } = parseOidcOptions(options);
+  const insecure = config.allowInsecureIssuer;
+  const challenges = new Challenges(config.realm);
+  const discovery = new IssuerDiscovery(config.issuer, { allowInsecure: insecure, timeout: config.timeout });
+  const jwks = new JwksCache({
+    refreshInterval: config.jwksRefreshInterval * 1000,
+    cooldown: config.rediscoveryLifetime * 1000,
+    staleIfError: config.jwksStaleIfError * 1000,
+    timeout: config.timeout,
+    allowInsecure: insecure,
+  });
+  const methods = new Set(config.authMethods);
+  const verifier = methods.has('bearer') ? new BearerVerifier(config, discovery, jwks, challenges) : undefined;
+  const introspector = introspectionAuthorization ? new Introspector(config, introspectionAuthorization, discovery, challenges) : undefined;
+  const exchange = methods.has('client_credentials') ? new ClientCredentialsExchange(config, discovery, challenges) : undefined;
+  const verified = config.tokenCacheSize > 0 ? new LRUCache<string, Principal>({ max: config.tokenCacheSize }) : undefined;
+
+  async function verifyBearer(ctx: RequestContext, token: string, hash: string): Promise<void> {
+    const claims = await verifier!.verify(token);
+    const principal = buildPrincipal(config, challenges, {
+      type: 'bearer',
+      claims,
+      fallbackId: hash.slice(0, 22),
+      // jwtVerify required a numeric exp; a cached verification never outlives it.
+      expiresAt: (claims.exp as number) * 1000,
+    });
+    verified?.set(hash, principal);
+    applyPrincipal(ctx, principal);
+  }
+
+  function tokenFlow(ctx: RequestContext, token: string): void | Promise<void> {
+    if (token.length > MAX_TOKEN_LENGTH) throw challenges.invalidToken(new Error('token too long'));
+    const hash = sha256(token);
+    if (verifier && looksLikeJwt(token)) {
+      const hit = verified?.get(hash);
+      if (hit && hit.expiresAt > Date.now()) return applyPrincipal(ctx, hit);
+      return verifyBearer(ctx, token, hash);
+    }
+    if (introspector) {
+      const hit = introspector.cached(hash);
+      if (hit) return applyPrincipal(ctx, hit);
+      return introspector.introspect(token, hash).then((principal) => applyPrincipal(ctx, principal));
+    }
+    throw challenges.invalidToken(new Error('opaque token and introspection is not enabled'));
+  }
+
+  async function clientFlow(ctx: RequestContext, clientId: string, clientSecret: string, from: 'header' | 'query' | 'body'): Promise<void> {
+    const principal = await exchange!.exchange(clientId, clientSecret);
+    applyPrincipal(ctx, principal);
+    if (from !== 'header') stripClientArguments(ctx, from);
+  }
+
+  const plugin = definePlugin<OidcConfig>({
+    name: 'oidc',
+    priority: 1050,
+    config,
+    access(ctx) {
+      if (!config.runOnPreflight && ctx.request.method === 'OPTIONS' && ctx.request.header('access-control-request-method') !== undefined) return;
+      const credentials = presented(ctx, config);
+      switch (credentials.kind) {
+        case 'bearer':
+          return tokenFlow(ctx, credentials.token);
+        case 'client':
+          return clientFlow(ctx, credentials.clientId, credentials.clientSecret, credentials.from);
+        case 'malformed':
+          throw credentials.conflict ? challenges.invalidRequest() : challenges.missing(new Error('malformed credentials'));
+        default:
+          throw challenges.missing();
+      }
+    },
+  });
+
+  return {
+    ...plugin,
+    async ready() {
+      const metadata = await discovery.get();
+      const jwksUri = config.jwksEndpoint ?? metadata.jwks_uri;
+      if (verifier && jwksUri) await jwks.prefetch(jwksUri);
+    },
+  };
+}
