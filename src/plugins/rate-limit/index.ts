@@ -1,0 +1,123 @@
+/**
+ * `rateLimit()`: Kong's rate-limiting plugin as middleware.
+ *
+ * @see https://developer.konghq.com/plugins/rate-limiting/
+ */
+import { createHash } from 'node:crypto';
+import type { RequestContext } from '../../core/context';
+import { RateLimitError, StoreError } from '../../core/errors';
+import { definePlugin, type Plugin } from '../../core/plugin';
+import { RedisConnection } from '../../stores/redis';
+import { rateLimitHeaders } from './headers';
+import { identifierFor } from './identifier';
+import type { Decision, Limiter } from './limiter';
+import { LocalLimiter } from './local-limiter';
+import { parseRateLimitOptions, type RateLimitConfig, type RateLimitOptions } from './options';
+import { RedisLimiter } from './redis-limiter';
+import { WINDOW_NAMES, Window } from './windows';
+
+export type { RateLimitOptions, RateLimitConfig, LimitBy, HeaderStyle } from './options';
+
+/** The plugin's private per-request state: the headers chosen in `access`, sent in `headerFilter`. */
+interface RateLimitState {
+  headers?: string[];
+}
+
+/** The rate-limit plugin, plus `close()` to release the Redis client it created. */
+export interface RateLimitPlugin extends Plugin<RateLimitConfig, RateLimitState> {
+  /** Closes the Redis client tollgate created for this plugin (never one passed as `{ client }`). */
+  close(): Promise<void>;
+}
+
+/**
+ * Constructions so far of each options fingerprint, for the default Redis namespace: the n-th
+ * plugin built with given options gets the same namespace in every process running the same code.
+ */
+const constructed = new Map<string, number>();
+
+/**
+ * The default Redis namespace. Kong scopes counters to the route or service a plugin is attached
+ * to; a tollgate plugin object is its own attachment, so two plugins in one process never share,
+ * while the same plugin in every instance of the service does (through Redis).
+ */
+function defaultNamespace(config: RateLimitConfig): string {
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([config.limits, config.limitBy, config.headerName ?? null, config.path ?? null]))
+    .digest('base64url')
+    .slice(0, 16);
+  const n = constructed.get(fingerprint) ?? 0;
+  constructed.set(fingerprint, n + 1);
+  return n === 0 ? fingerprint : `${fingerprint}.${n}`;
+}
+
+/**
+ * Limits how many requests a client may make per second, minute, hour, day, month and year, with
+ * counters in memory (`policy: 'local'`) or shared through Redis (`policy: 'redis'`).
+ *
+ * Every response carries `X-RateLimit-Limit-<Window>` / `X-RateLimit-Remaining-<Window>` for each
+ * window and `RateLimit-Limit` / `-Remaining` / `-Reset` for the window closest to its limit (or
+ * the IETF draft headers, see `headers`). A request over any window gets `errorCode` (429) with
+ * `{"message":"API rate limit exceeded"}` and `Retry-After`, and is counted in no window.
+ *
+ * @example
+ * ```ts
+ * app.use('/httpbin', gateway(rateLimit({ minute: 5, policy: 'local' })));
+ * // with Redis, shared by every instance:
+ * rateLimit({ minute: 100, hour: 1000, limitBy: 'consumer', policy: 'redis', redis: { url: 'redis://127.0.0.1:6379' } });
+ * ```
+ * @see https://developer.konghq.com/plugins/rate-limiting/
+ */
+export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
+  const config = parseRateLimitOptions(options);
+  const windows = WINDOW_NAMES.filter((name) => config.limits[name] !== undefined).map((name) => new Window(name, config.limits[name]!));
+  const identify = identifierFor(config);
+  const { headers: style, hideClientHeaders, faultTolerant } = config;
+  // Built once: refusing a request is on the hot path of a flood.
+  const refusal = new RateLimitError(config.errorMessage, { status: config.errorCode });
+
+  let limiter: Limiter;
+  let connection: RedisConnection | undefined;
+  if (config.policy === 'redis') {
+    const redis = config.redis!;
+    connection = new RedisConnection(redis, 'rateLimit');
+    const namespace = config.namespace ?? defaultNamespace(config);
+    limiter = new RedisLimiter(windows, connection, namespace, redis.client ? redis.commandTimeout : undefined);
+  } else {
+    limiter = new LocalLimiter(windows, config.maxKeys, config.namespace);
+  }
+
+  const decide = (ctx: RequestContext, state: RateLimitState, decision: Decision, now: number, key: string): void => {
+    if (!hideClientHeaders) state.headers = rateLimitHeaders(style, windows, decision, now, key);
+    if (!decision.allowed) ctx.fail(refusal);
+  };
+
+  const storeFailed = (ctx: RequestContext, err: unknown): void => {
+    // Logged once per outage by the connection, never per request.
+    connection!.failed(err);
+    // Kong: with fault tolerance the request goes through without headers (usage is unknown).
+    if (!faultTolerant) ctx.fail(err instanceof StoreError ? err : new StoreError('Redis failed', { cause: err }));
+  };
+
+  const plugin = definePlugin<RateLimitConfig, RateLimitState>({
+    name: 'rate-limiting',
+    priority: 910,
+    config,
+    access(ctx, state) {
+      const key = identify(ctx);
+      const now = Date.now();
+      const result = limiter.hit(key, now);
+      if (!(result instanceof Promise)) return decide(ctx, state, result, now, key);
+      return result.then(
+        (decision) => decide(ctx, state, decision, now, key),
+        (err: unknown) => storeFailed(ctx, err),
+      );
+    },
+    headerFilter(ctx, state) {
+      const h = state.headers;
+      if (h === undefined) return;
+      const res = ctx.response;
+      for (let i = 0; i < h.length; i += 2) res.setHeader(h[i]!, h[i + 1]!);
+    },
+  });
+  return { ...plugin, close: () => limiter.close() };
+}
