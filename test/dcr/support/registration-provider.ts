@@ -11,8 +11,20 @@ export interface ProviderLike {
   callback(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
   Client: { find(id: string): Promise<{ metadata(): Record<string, unknown> } | undefined> };
 }
+/** Runs `fn` without oidc-provider's start-up warnings (Node 20 runtime, in-memory adapter): they are expected here. */
+function quietly<T>(fn: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).startsWith('oidc-provider ')) warn(...args);
+  };
+  try {
+    return fn();
+  } finally {
+    console.warn = warn;
+  }
+}
 // require() rather than import: no type declarations exist for oidc-provider; jest transforms it.
-const Provider = (require('oidc-provider') as { default: new (issuer: string, config: object) => ProviderLike }).default;
+const Provider = quietly(() => (require('oidc-provider') as { default: new (issuer: string, config: object) => ProviderLike }).default);
 
 /** The API every client-credentials token is issued for. */
 export const API = 'https://api.example.test';
@@ -29,7 +41,7 @@ export async function startRegistrationProvider(opts: { initialAccessToken?: str
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const provider = new Provider(issuer, {
+  const provider = quietly(() => new Provider(issuer, {
     scopes: ['openid', 'read:things', 'write:things'],
     jwks: { keys: [{ ...jwk, kid: 'registration-test', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: ['registration-test-cookie-key'] },
@@ -45,7 +57,7 @@ export async function startRegistrationProvider(opts: { initialAccessToken?: str
         getResourceServerInfo: () => ({ audience: API, accessTokenFormat: 'jwt', scope: 'read:things write:things' }),
       },
     },
-  });
+  }));
   server.on('request', provider.callback());
   return {
     provider,
