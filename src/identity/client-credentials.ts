@@ -64,15 +64,29 @@ function isRejection(err: unknown): boolean {
   return false;
 }
 
+const NETWORK_CODES = new Set([
+  'OAUTH_TIMEOUT', 'OAUTH_ABORT', 'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH',
+  'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+]);
+
+/**
+ * Whether an error (or one of its causes) means the IdP could not be reached or timed out.
+ * Names are compared, not classes: fetch's errors may come from another realm (jest's vm), and
+ * openid-client wraps errors it does not know in a `ClientError` whose cause is the real one.
+ */
+function isUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    if (name === 'TimeoutError' || name === 'AbortError') return true;
+    if (name === 'TypeError' && typeof message === 'string' && /fetch failed/.test(message)) return true;
+  }
+  return false;
+}
+
 /** Maps a failure to reach or understand the IdP to a tollgate error, keeping it as `cause`. */
 export function idpFailure(err: unknown, what: string): IdentityProviderError {
-  const code = (err as { code?: string; cause?: { code?: string } })?.code;
-  const unreachable =
-    code === 'OAUTH_TIMEOUT' ||
-    code === 'OAUTH_ABORT' ||
-    (err instanceof TypeError && /fetch failed/.test(err.message)) ||
-    (err as { name?: string })?.name === 'TimeoutError' ||
-    (err as { name?: string })?.name === 'AbortError';
+  const unreachable = isUnreachable(err);
   return new IdentityProviderError(unreachable ? `The identity provider is unreachable (${what})` : `The identity provider answered an invalid response (${what})`, {
     cause: err,
     status: unreachable ? 503 : 502,

@@ -196,7 +196,10 @@ export class JwksCache {
       const byAlg = new Map<string, CryptoKey>();
       for (const alg of algorithmsOf(jwk)) {
         try {
-          byAlg.set(alg, (await importJWK({ ...jwk, alg, ext: true }, alg)) as CryptoKey);
+          const key = (await importJWK({ ...jwk, alg, ext: true }, alg)) as CryptoKey;
+          // RFC 7518 §3.3: RSA keys under 2048 bits must not be used (and an empty modulus imports fine).
+          const bits = (key.algorithm as { modulusLength?: number }).modulusLength;
+          if (bits === undefined || bits >= 2048) byAlg.set(alg, key);
         } catch {
           // a malformed key verifies nothing; the others still serve
         }
