@@ -5,7 +5,7 @@
  * provider), rate limited per application because `azp` — the application's client id in Auth0's
  * tokens — names the consumer.
  */
-import express, { type Request } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { oidc, rateLimit } from 'tollgate';
 import { gateway, getContext } from 'tollgate/express';
 import { RegistrationError, type RegisterOptions, type RegisteredApplication } from 'tollgate/dcr';
@@ -79,6 +79,15 @@ export function createPortal(options: PortalOptions): express.Express {
   app.get('/api/whoami', (req, res) => {
     const ctx = getContext(req);
     res.json({ application: ctx.consumer?.id, scopes: ctx.credential?.scopes ?? [] });
+  });
+
+  // express.json() refuses malformed JSON: answer it as JSON too, not as Express's HTML page.
+  app.use((err: { status?: number; type?: string }, _req: Request, res: Response, next: NextFunction) => {
+    if (err?.type === 'entity.parse.failed') {
+      res.status(400).json({ message: 'The request body is not valid JSON' });
+      return;
+    }
+    next(err);
   });
 
   return app;

@@ -91,6 +91,8 @@ describe('developer portal example', () => {
   it('answers 400 for an unusable name and 502 without details when Auth0 refuses', async () => {
     const bad = await createApp('').expect(400);
     expect(bad.body.message).toBe('auth0Registrar.register: "name" must be a non-empty string');
+    const garbled = await request(portal).post('/apps').set('x-portal-token', PORTAL_TOKEN).set('content-type', 'application/json').send('{"name":').expect(400);
+    expect(garbled.body).toEqual({ message: 'The request body is not valid JSON' });
 
     auth0.permissions = ALL_PERMISSIONS.filter((p) => p !== 'create:clients');
     const failed = await createApp('Denied').expect(502);

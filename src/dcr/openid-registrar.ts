@@ -28,7 +28,7 @@ export interface OpenidRegistrarOptions {
   scopes?: string[];
   /** Allow a plain-http issuer (local development and tests only). @defaultValue false */
   allowInsecure?: boolean;
-  /** Seconds discovery and registration may each take. @defaultValue 10 */
+  /** Milliseconds discovery and registration may each take. @defaultValue 10000 */
   timeout?: number;
   /** A fetch to use instead of the global one (a proxy agent, custom TLS); a seam, not a mock. */
   fetch?: RegistrarFetch;
@@ -66,7 +66,7 @@ const shape = {
   tokenEndpointAuthMethod: v.optional(v.oneOf(['client_secret_post', 'client_secret_basic'] as const), 'client_secret_post'),
   scopes: v.optional(v.array(v.custom<string>('a scope without spaces', (x) => typeof x === 'string' && /^\S+$/.test(x)))),
   allowInsecure: v.optional(v.boolean(), false),
-  timeout: v.optional(v.integer({ min: 1 }), 10),
+  timeout: v.optional(v.integer({ min: 1 }), 10_000),
   fetch: v.optional(v.custom<RegistrarFetch>('a function', (x) => typeof x === 'function')),
 };
 
@@ -144,9 +144,12 @@ export function openidRegistrar(options: OpenidRegistrarOptions): OpenidRegistra
     const { name, metadata } = checkRegisterOptions(OP, input);
     // Which request failed is not in openid-client's errors; the fetch seam records it.
     let last: string | undefined;
+    // openid-client's own timeout counts whole seconds; this one is exact, like auth0Registrar's.
     const doFetch: client.CustomFetch = (url, init) => {
       last = `${init.method ?? 'GET'} ${new URL(url).pathname}`;
-      return userFetch ? userFetch(url, init as RequestInit) : fetch(url, init as RequestInit);
+      const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(config.timeout)]) : AbortSignal.timeout(config.timeout);
+      const request = { ...(init as RequestInit), signal };
+      return userFetch ? userFetch(url, request) : fetch(url, request);
     };
     let registered: client.Configuration;
     try {
@@ -165,7 +168,7 @@ export function openidRegistrar(options: OpenidRegistrarOptions): OpenidRegistra
         undefined,
         {
           ...(initialAccessToken ? { initialAccessToken } : {}),
-          timeout: config.timeout,
+          timeout: Math.max(1, Math.ceil(config.timeout / 1000)),
           [client.customFetch]: doFetch,
           ...(config.allowInsecure ? { execute: [client.allowInsecureRequests] } : {}),
         },

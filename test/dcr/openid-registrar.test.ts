@@ -114,6 +114,20 @@ describe('openidRegistrar.register', () => {
     expect(err.message).toBe('openidRegistrar.register: GET /.well-known/openid-configuration failed: the provider is unreachable or did not answer in time');
   });
 
+  it('answers ERR_DCR_UNREACHABLE when the provider does not answer within the timeout', async () => {
+    const hang = http.createServer(() => {});
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      const err = await failure(openidRegistrar({ issuer: `http://127.0.0.1:${(hang.address() as AddressInfo).port}`, allowInsecure: true, timeout: 300 }).register({ name: 'x' }));
+      expect(Date.now() - started).toBeLessThan(900);
+      expect(err).toMatchObject({ code: 'ERR_DCR_UNREACHABLE', request: 'GET /.well-known/openid-configuration' });
+    } finally {
+      hang.closeAllConnections();
+      await new Promise<void>((resolve) => hang.close(() => resolve()));
+    }
+  });
+
   it('rejects unusable arguments before sending anything', async () => {
     const err = await failure(openidRegistrar({ issuer: op.issuer, allowInsecure: true }).register({ name: ' ' }));
     expect(err).toMatchObject({ code: 'ERR_DCR_INVALID_REQUEST', status: 400, expose: true });
