@@ -39,4 +39,4 @@ export { oidc } from './plugins/oidc';
 export type { OidcOptions, OidcConfig, OidcPlugin, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions } from './plugins/oidc';
 export { rateLimit, type RateLimitPlugin, type RateLimitOptions, type RateLimitConfig, type LimitBy, type HeaderStyle } from './plugins/rate-limit';
 export { proxyCache, proxyCacheAdmin, type ProxyCachePlugin, type ProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheAdminOptions, type CacheStatus, type CacheableMethod } from './plugins/proxy-cache';
-// export { upstreamProxy } from './plugins/upstream-proxy';
+export { upstreamProxy, type UpstreamProxyPlugin, type UpstreamProxyOptions, type UpstreamProxyConfig, type TargetHealth, type TargetConfig, type HealthchecksOptions, type PassiveUnhealthyOptions, type KeepaliveOptions, type BackendClientCredentialsOptions } from './plugins/upstream-proxy';
