@@ -7,7 +7,7 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import { parseShape, v, type Where } from '../../core/config';
+import { parseShape, v, type Validator, type Where } from '../../core/config';
 import { ConfigError } from '../../core/errors';
 
 /**
@@ -174,6 +174,13 @@ const keepaliveShape = {
   idleTimeout: v.optional(ms(), 60_000),
   maxSockets: v.optional(v.either(v.integer({ min: 1 }), v.custom<number>('Infinity', (x) => x === Infinity)), Infinity),
 };
+/** `true`, `false` or an object; unlike `v.either`, an object's own mistake is reported at its path. */
+const booleanOr = <T>(object: Validator<T>): Validator<boolean | T> => ({
+  expected: `true, false or ${object.expected}`,
+  optional: false,
+  quote: true,
+  check: (value, path, where) => (typeof value === 'boolean' ? value : object.check(value, path, where)),
+});
 const isAgent = (x: unknown) => typeof x === 'object' && x !== null && typeof (x as { addRequest?: unknown }).addRequest === 'function';
 const clientCredentialsShape = {
   issuer: v.optional(v.url()),
@@ -195,7 +202,7 @@ const shape = {
   writeTimeout: v.optional(ms(), 60_000),
   retries: v.optional(v.integer({ min: 0, max: 32_767 }), 5),
   healthchecks: v.optional(v.object(healthShape)),
-  keepalive: v.optional(v.either(v.boolean(), v.object(keepaliveShape)), true),
+  keepalive: v.optional(booleanOr(v.object(keepaliveShape)), true),
   agent: v.optional(
     v.object({
       http: v.optional(v.custom<HttpAgent>('an http.Agent', isAgent)),
