@@ -49,7 +49,7 @@ export interface OidcProviderFixture {
   api: string;
   /** A client allowed the client-credentials grant, `client_secret_basic` or `_post`. */
   client: ProviderClient;
-  /** A second client, registered with `client_secret_post` only. */
+  /** A second client, registered with `client_secret_post` (oidc-provider accepts basic and post alike for either). */
   postClient: ProviderClient;
   /** The kid currently signing. */
   currentKid(): string;
