@@ -1,0 +1,38 @@
+/**
+ * tollgate stacks, one process per configuration (STACK env): bearer validation, rate limiting
+ * (local or Redis), the cache hit path, the upstream proxy, and the full walkthrough stack.
+ */
+import express from 'express';
+import { oidc, proxyCache, rateLimit, upstreamProxy } from 'tollgate';
+import { gateway } from 'tollgate/express';
+import { env, handler, listen } from '../serve';
+
+const bearer = () => oidc({ issuer: env.issuerUrl, audience: env.audience, allowInsecureIssuer: true });
+const limit = (policy: 'local' | 'redis') =>
+  rateLimit({ minute: 1_000_000_000, policy, ...(policy === 'redis' ? { redis: { url: 'redis://127.0.0.1:6379' }, namespace: `bench-${process.pid}` } : {}) });
+
+const app = express();
+switch (process.env.STACK) {
+  case 'bearer':
+    app.use(gateway(bearer()));
+    break;
+  case 'ratelimit-local':
+    app.use(gateway(limit('local')));
+    break;
+  case 'ratelimit-redis':
+    app.use(gateway(limit('redis')));
+    break;
+  case 'cache':
+    app.use(gateway(proxyCache({ strategy: 'memory' })));
+    break;
+  case 'proxy':
+    app.use(gateway(upstreamProxy({ url: env.upstreamUrl })));
+    break;
+  case 'full':
+    app.use('/httpbin', gateway(bearer(), limit('local'), proxyCache({ strategy: 'memory', cacheTtl: 300 }), upstreamProxy({ url: env.upstreamUrl })));
+    break;
+  default:
+    throw new Error(`unknown STACK ${process.env.STACK}`);
+}
+app.get('/{*path}', handler);
+listen(app);
