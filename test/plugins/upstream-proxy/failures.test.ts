@@ -88,6 +88,19 @@ describe('upstreamProxy failures', () => {
     expect(slow.connections).toBe(1);
   });
 
+  it('answers 504 after connectTimeout when a target never completes the connection, trying the next one first', async () => {
+    // Accepts TCP but never answers the TLS handshake: the connection is never established.
+    const silent = track(await listenTcp(() => {}));
+    const gw = await gatewayFor({ url: `https://127.0.0.1:${silent.port}`, connectTimeout: 150, retries: 1 });
+    const began = Date.now();
+    const res = await send(`${gw.url}/get`);
+    expect(res.status).toBe(504);
+    expect(res.json()).toEqual({ message: 'The upstream server is timing out' });
+    expect(Date.now() - began).toBeLessThan(1500);
+    // A connect timeout is a connection failure: retried.
+    expect(silent.connections).toBe(2);
+  });
+
   it('aborts the upstream request when the client disconnects', async () => {
     let arrived!: () => void;
     const arrival = new Promise<void>((r) => (arrived = r));

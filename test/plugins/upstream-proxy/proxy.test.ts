@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import http from 'node:http';
 import express from 'express';
-import { definePlugin, upstreamProxy, type UpstreamProxyPlugin } from 'tollgate';
+import { definePlugin, setLogger, upstreamProxy, type UpstreamProxyPlugin } from 'tollgate';
 import { gateway } from 'tollgate/express';
 import { echoHandler, listen, readAll, send, sha256, type Echo, type Running } from './servers';
 
@@ -18,6 +18,7 @@ async function serve(app: express.Express): Promise<{ server: Server; url: strin
 
 describe('upstreamProxy (express)', () => {
   let upstream: Running;
+  const logged: string[] = [];
   const plugins: UpstreamProxyPlugin[] = [];
   const servers: Server[] = [];
   const proxy = (options: Parameters<typeof upstreamProxy>[0]) => {
@@ -32,6 +33,7 @@ describe('upstreamProxy (express)', () => {
   };
 
   beforeAll(async () => {
+    setLogger({ debug() {}, info() {}, warn: (m) => void logged.push(m), error: (m) => void logged.push(m) });
     upstream = await listen(
       echoHandler((res) => {
         res.setHeader('X-Upstream', 'yes');
@@ -46,7 +48,10 @@ describe('upstreamProxy (express)', () => {
     for (const p of plugins.splice(0)) p.close();
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
   });
-  afterAll(() => upstream.close());
+  afterAll(async () => {
+    setLogger(null);
+    await upstream.close();
+  });
 
   it('sends /httpbin/get?x=1 upstream as /get?x=1 with the forwarded headers', async () => {
     const app = express();
@@ -134,6 +139,25 @@ describe('upstreamProxy (express)', () => {
     expect((await send(`${gw.url}/other`)).json<Echo>().url).toBe('/base');
     expect((await send(`${gw.url}/other/`)).json<Echo>().url).toBe('/base/');
     expect((await send(`${gw.url}/other/get?x=1`)).json<Echo>().url).toBe('/base/get?x=1');
+  });
+
+  it('frames empty bodies as the client did: Content-Length 0 for a bare POST, nothing for GET, DELETE or HEAD', async () => {
+    const app = express();
+    app.use(gateway(proxy({ url: upstream.url })));
+    const gw = await start(app);
+    const post = (await send(`${gw.url}/p`, { method: 'POST' })).json<Echo>();
+    expect(post.headers['content-length']).toBe('0');
+    expect(post.headers['transfer-encoding']).toBeUndefined();
+    for (const method of ['GET', 'DELETE']) {
+      const echo = (await send(`${gw.url}/m`, { method })).json<Echo>();
+      expect(echo.method).toBe(method);
+      expect(echo.headers['content-length']).toBeUndefined();
+      expect(echo.headers['transfer-encoding']).toBeUndefined();
+    }
+    const head = await send(`${gw.url}/h`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body).toHaveLength(0);
+    expect(head.headers['x-upstream']).toBe('yes');
   });
 
   it('streams a 2 MB body both ways unchanged', async () => {
@@ -227,6 +251,7 @@ describe('upstreamProxy (express)', () => {
     const res = await send(`${gw.url}/upload`, { method: 'POST', body: 'abc', headers: { 'Content-Type': 'multipart/form-data; boundary=x' } });
     expect(res.status).toBe(500);
     expect(res.json()).toEqual({ message: 'An unexpected error occurred' });
+    expect(logged.join('\n')).toMatch(/read by a body parser before upstreamProxy.*mount the gateway before the body parser/);
   });
 
   it('forwards the Authorization an earlier plugin put in the context', async () => {
