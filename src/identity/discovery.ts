@@ -72,11 +72,6 @@ export class IssuerDiscovery {
     return this.inflight;
   }
 
-  /** Forgets the metadata so the next `get()` discovers again (after the issuer changed keys' URL). */
-  reset(): void {
-    this.current = undefined;
-  }
-
   private async discover(): Promise<IssuerMetadata> {
     this.requests++;
     const fetchImpl: client.CustomFetch = this.opts.fetch ?? ((url, init) => fetch(url, init as RequestInit));

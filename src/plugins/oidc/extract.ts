@@ -50,10 +50,10 @@ export function presented(ctx: RequestContext, config: OidcConfig): Presented {
       client = m ? basic(m[1]!) : { kind: 'malformed', conflict: false };
     }
   }
-  const query = ctx.request.query;
+  // The query is parsed (and the body looked up) only where the configuration reads them.
   const body = config.bearerTokenParamType.includes('body') || config.clientCredentialsParamType.includes('body') ? bodyOf(ctx) : undefined;
   if (config.bearerTokenParamType.includes('query')) {
-    const t = single(query.access_token);
+    const t = single(ctx.request.query.access_token);
     if (t !== undefined) tokens.push(t.trim());
   }
   if (config.bearerTokenParamType.includes('body')) {
@@ -68,7 +68,7 @@ export function presented(ctx: RequestContext, config: OidcConfig): Presented {
   if (!config.authMethods.includes('client_credentials')) return NONE;
   for (const from of ['query', 'body'] as const) {
     if (!config.clientCredentialsParamType.includes(from)) continue;
-    const source: Record<string, unknown> | undefined = from === 'query' ? query : body;
+    const source: Record<string, unknown> | undefined = from === 'query' ? ctx.request.query : body;
     const clientId = single(source?.client_id);
     const clientSecret = single(source?.client_secret);
     if (clientId && clientSecret) return { kind: 'client', clientId, clientSecret, from };
@@ -78,10 +78,11 @@ export function presented(ctx: RequestContext, config: OidcConfig): Presented {
 
 /**
  * Removes client credentials sent as arguments so the upstream never receives the secret: from
- * the parsed body, and from the URL Node will forward.
+ * the parsed body, from the context's query view (which `upstreamProxy` forwards), and from the
+ * URL Node and the framework hold (which the app's handler reads).
  */
 export function stripClientArguments(ctx: RequestContext, from: 'query' | 'body'): void {
-  const req = ctx.raw?.req as (NonNullable<RequestContext['raw']>['req'] & { originalUrl?: string; body?: unknown }) | undefined;
+  const req = ctx.raw?.req as (NonNullable<RequestContext['raw']>['req'] & { originalUrl?: string }) | undefined;
   if (from === 'body') {
     const body = bodyOf(ctx);
     if (body) {
@@ -90,16 +91,34 @@ export function stripClientArguments(ctx: RequestContext, from: 'query' | 'body'
     }
     return;
   }
-  if (!req) return;
-  const strip = (url: string): string => {
+  // Drops the two arguments and keeps every other one byte for byte (no re-encoding).
+  const strip = (search: string): string =>
+    search
+      .split('&')
+      .filter((pair) => {
+        const name = pair.split('=', 1)[0]!;
+        let decoded = name;
+        try {
+          decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+        } catch {
+          // a malformed escape is not one of ours
+        }
+        return decoded !== 'client_id' && decoded !== 'client_secret';
+      })
+      .join('&');
+  const stripUrl = (url: string): string => {
     const q = url.indexOf('?');
     if (q === -1) return url;
-    const params = new URLSearchParams(url.slice(q + 1));
-    params.delete('client_id');
-    params.delete('client_secret');
-    const rest = params.toString();
+    const rest = strip(url.slice(q + 1));
     return rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
   };
-  if (req.url) req.url = strip(req.url);
-  if (typeof req.originalUrl === 'string') req.originalUrl = strip(req.originalUrl);
+  // RequestView declares search and query read-only (no plugin rewrites the query otherwise);
+  // both are plain data on the adapters' views, so they are corrected in place.
+  const view = ctx.request as { search: string; query: Record<string, unknown> };
+  view.search = strip(view.search);
+  delete view.query.client_id;
+  delete view.query.client_secret;
+  if (!req) return;
+  if (req.url) req.url = stripUrl(req.url);
+  if (typeof req.originalUrl === 'string') req.originalUrl = stripUrl(req.originalUrl);
 }

@@ -93,11 +93,10 @@ export function oidc(options: OidcOptions): OidcPlugin {
   function tokenFlow(ctx: RequestContext, token: string): void | Promise<void> {
     if (token.length > MAX_TOKEN_LENGTH) throw challenges.invalidToken(new Error('token too long'));
     const hash = sha256(token);
-    if (verifier && looksLikeJwt(token)) {
-      const hit = verified?.get(hash);
-      if (hit && hit.expiresAt > Date.now()) return applyPrincipal(ctx, hit);
-      return verifyBearer(ctx, token, hash);
-    }
+    // The hot path: a token verified before costs a hash and a cache lookup.
+    const hit = verified?.get(hash);
+    if (hit && hit.expiresAt > Date.now()) return applyPrincipal(ctx, hit);
+    if (verifier && looksLikeJwt(token)) return verifyBearer(ctx, token, hash);
     if (introspector) {
       const hit = introspector.cached(hash);
       if (hit) return applyPrincipal(ctx, hit);

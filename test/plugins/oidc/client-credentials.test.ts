@@ -1,7 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { decodeJwt } from 'jose';
-import { oidc, setLogger, type OidcOptions } from 'tollgate';
+import { oidc, setLogger, upstreamProxy, type OidcOptions } from 'tollgate';
 import { gateway, getContext } from 'tollgate/express';
 import { createTestIssuer, type TestIssuer } from 'tollgate/testing';
 import { blackHole } from '../../identity/net';
@@ -83,18 +85,46 @@ describe('oidc client_credentials (the Kong + Auth0 walkthrough)', () => {
   });
 
   it('ignores client_id/client_secret arguments unless allowed, and strips them from what the upstream gets when allowed', async () => {
-    const query = `?client_id=abc123&client_secret=${SECRET}&page=2`;
+    const query = `?client_id=abc123&page=2&client_secret=${SECRET}&q=a%20b`;
     expect((await request(walkthrough(idp)).get(`/httpbin/anything${query}`)).status).toBe(401);
     expect(idp.requests.token).toBe(0);
 
     const lax = walkthrough(idp, { clientCredentialsParamType: ['header', 'query', 'body'] });
     const viaQuery = await request(lax).get(`/httpbin/anything${query}`);
     expect(viaQuery.status).toBe(200);
-    expect(viaQuery.body.url).toBe('/httpbin/anything?page=2');
+    expect(viaQuery.body.url).toBe('/httpbin/anything?page=2&q=a%20b');
     const viaBody = await request(lax).post('/httpbin/anything').type('form').send({ client_id: 'abc123', client_secret: SECRET, note: 'hi' });
     expect(viaBody.status).toBe(200);
     expect(viaBody.body.body).toEqual({ note: 'hi' });
     expect(JSON.stringify([viaQuery.body, viaBody.body])).not.toContain(SECRET);
+  });
+
+  it('sends the upstream behind upstreamProxy the Bearer token, never the secret (header or query)', async () => {
+    const upstream = http.createServer((req, res) => res.end(JSON.stringify({ url: req.url, authorization: req.headers.authorization })));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const proxy = upstreamProxy({ url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` });
+    try {
+      const app = express();
+      app.use(
+        '/httpbin',
+        gateway(
+          oidc({ issuer: idp.issuer, allowInsecureIssuer: true, authMethods: ['client_credentials'], tokenPostArgs: { audience: AUDIENCE }, clientCredentialsParamType: ['header', 'query'] }),
+          proxy,
+        ),
+      );
+      const viaHeader = await request(app).get('/httpbin/anything?x=1').auth('abc123', SECRET);
+      expect(viaHeader.status).toBe(200);
+      expect(JSON.parse(viaHeader.text)).toMatchObject({ url: '/anything?x=1', authorization: expect.stringMatching(/^Bearer ey/) });
+      const viaQuery = await request(app).get(`/httpbin/anything?client_id=abc123&client_secret=${SECRET}&x=1`);
+      expect(viaQuery.status).toBe(200);
+      expect(JSON.parse(viaQuery.text)).toMatchObject({ url: '/anything?x=1', authorization: expect.stringMatching(/^Bearer ey/) });
+      expect(viaHeader.text + viaQuery.text).not.toContain(SECRET);
+      expect(idp.requests.token).toBe(1);
+    } finally {
+      proxy.close();
+      upstream.closeAllConnections();
+      upstream.close();
+    }
   });
 
   it('answers 401 to a malformed Basic header without calling the issuer', async () => {
