@@ -73,6 +73,7 @@ class Attempt {
   };
 
   onSocket = (socket: Socket): void => {
+    if (this.done) return;
     this.socket = socket;
     if (!socket.connecting) return this.onConnect();
     this.connectTimer = setTimeout(this.onConnectTimeout, this.exchange.config.connectTimeout);

@@ -4,10 +4,11 @@
  *
  * A body parser mounted before the gateway consumes the stream but leaves `Content-Length`, so a
  * naive proxy makes the upstream wait for bytes that never come (http-proxy-middleware #40, #320).
- * http-proxy-middleware's `fixRequestBody` re-serialises JSON and flat forms; here raw bytes left
- * by the parser win (`req.rawBody`, as `verify` hooks and koa-bodyparser keep them), Buffers and
- * strings (`express.raw()`, `express.text()`) go as they are, nested forms keep their brackets,
- * and a body that cannot be rebuilt is refused with a clear error instead of hanging.
+ * http-proxy-middleware's `fixRequestBody` re-serialises JSON and flat forms; here Buffers and
+ * strings (`express.raw()`, `express.text()`) go as they are, JSON and forms (nested ones keep
+ * their brackets) are re-serialised from `req.body` as plugins left it, other types fall back to
+ * raw bytes a parser kept (`req.rawBody`), and a body that cannot be rebuilt is refused with a
+ * clear error instead of hanging.
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -46,10 +47,10 @@ export function planBody(req: IncomingMessage): BodyPlan | UnreplayableBodyError
   if (!req.readableEnded) return { kind: 'stream', contentLength: headers['transfer-encoding'] === undefined ? contentLength : undefined };
 
   const { rawBody, body } = req as ParsedRequest;
-  if (Buffer.isBuffer(rawBody)) return { kind: 'buffer', data: rawBody };
-  if (typeof rawBody === 'string') return { kind: 'buffer', data: Buffer.from(rawBody) };
   if (Buffer.isBuffer(body)) return { kind: 'buffer', data: body };
   if (typeof body === 'string') return { kind: 'buffer', data: Buffer.from(body) };
+  // The parsed body wins over raw bytes: plugins edit req.body (the OIDC plugin removes a
+  // client_secret sent as a body argument), and what they removed must not go upstream.
   const contentType = (headers['content-type'] ?? '').toLowerCase();
   if (body !== undefined && (contentType.startsWith('application/json') || /^[a-z]+\/[^;]*\+json/.test(contentType))) {
     return { kind: 'buffer', data: Buffer.from(JSON.stringify(body)) };
@@ -57,6 +58,8 @@ export function planBody(req: IncomingMessage): BodyPlan | UnreplayableBodyError
   if (body !== null && typeof body === 'object' && contentType.startsWith('application/x-www-form-urlencoded')) {
     return { kind: 'buffer', data: Buffer.from(encodeForm(body as Record<string, unknown>)) };
   }
+  if (Buffer.isBuffer(rawBody)) return { kind: 'buffer', data: rawBody };
+  if (typeof rawBody === 'string') return { kind: 'buffer', data: Buffer.from(rawBody) };
   return new UnreplayableBodyError(contentType);
 }
 

@@ -239,6 +239,37 @@ describe('upstreamProxy (express)', () => {
     ]);
   });
 
+  it('sends req.body as plugins edited it, and falls back to raw bytes a parser kept for other types', async () => {
+    const scrub = definePlugin({
+      name: 'scrub',
+      priority: 1000,
+      access(ctx) {
+        const body = (ctx.raw!.req as { body?: Record<string, unknown> }).body;
+        if (body) delete body.client_secret;
+      },
+    });
+    const app = express();
+    const keepRaw = (req: express.Request, _res: unknown, buf: Buffer) => void ((req as { rawBody?: Buffer }).rawBody = buf);
+    app.use(express.json({ verify: keepRaw }));
+    // A parser that reads XML and keeps only the raw bytes (no req.body).
+    app.use((req, _res, next) => {
+      if (!req.is('application/xml')) return next();
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        (req as { rawBody?: Buffer }).rawBody = Buffer.concat(chunks);
+        next();
+      });
+    });
+    app.use(gateway(proxy({ url: upstream.url }), scrub));
+    const gw = await start(app);
+    const json = await send(`${gw.url}/token`, { method: 'POST', body: '{"client_id":"a","client_secret":"s3cret"}', headers: { 'Content-Type': 'application/json' } });
+    expect(JSON.parse(json.json<Echo>().body)).toEqual({ client_id: 'a' });
+    const xml = '<order id="1">  <item/></order>';
+    const raw = await send(`${gw.url}/xml`, { method: 'POST', body: xml, headers: { 'Content-Type': 'application/xml' } });
+    expect(raw.json<Echo>().body).toBe(xml);
+  });
+
   it('answers 500 instead of hanging when a body was consumed and cannot be rebuilt', async () => {
     const app = express();
     // Reads the stream and keeps nothing, as a misconfigured multipart parser would.
