@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { RequestContext } from '../../core/context';
+import { TollgateError } from '../../core/errors';
+import { describeError, getLogger } from '../../core/logger';
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { IssuerDiscovery } from '../../identity/discovery';
 import { JwksCache } from '../../identity/jwks';
@@ -34,6 +36,17 @@ export interface OidcPlugin extends Plugin<OidcConfig> {
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
+
+/**
+ * Why a request was refused, at debug level (KrakenD users' most common question is "why 401?").
+ * Only the error's code and message and its cause's: never the token or a secret.
+ */
+function refused(err: unknown): never {
+  if (err instanceof TollgateError && err.status < 500) {
+    getLogger().debug(`oidc: refused with ${err.status}`, { ...describeError(err.cause ?? err) });
+  }
+  throw err;
+}
 
 /**
  * Protects routes with OpenID Connect: bearer JWTs verified against the issuer's keys, client
@@ -117,16 +130,24 @@ export function oidc(options: OidcOptions): OidcPlugin {
     config,
     access(ctx) {
       if (!config.runOnPreflight && ctx.request.method === 'OPTIONS' && ctx.request.header('access-control-request-method') !== undefined) return;
-      const credentials = presented(ctx, config);
-      switch (credentials.kind) {
-        case 'bearer':
-          return tokenFlow(ctx, credentials.token);
-        case 'client':
-          return clientFlow(ctx, credentials.clientId, credentials.clientSecret, credentials.from);
-        case 'malformed':
-          throw credentials.conflict ? challenges.invalidRequest() : challenges.missing(new Error('malformed credentials'));
-        default:
-          throw challenges.missing();
+      try {
+        const credentials = presented(ctx, config);
+        let pending: void | Promise<void>;
+        switch (credentials.kind) {
+          case 'bearer':
+            pending = tokenFlow(ctx, credentials.token);
+            break;
+          case 'client':
+            pending = clientFlow(ctx, credentials.clientId, credentials.clientSecret, credentials.from);
+            break;
+          case 'malformed':
+            throw credentials.conflict ? challenges.invalidRequest() : challenges.missing(new Error('malformed credentials'));
+          default:
+            throw challenges.missing(new Error('no credentials'));
+        }
+        return pending === undefined ? undefined : pending.catch(refused);
+      } catch (err) {
+        refused(err);
       }
     },
   });

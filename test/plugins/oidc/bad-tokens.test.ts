@@ -3,7 +3,7 @@ import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import { oidc } from 'tollgate';
+import { oidc, setLogger } from 'tollgate';
 import { gateway } from 'tollgate/express';
 import { createTestIssuer, runPlugin, createTestContext, type TestIssuer } from 'tollgate/testing';
 
@@ -112,6 +112,19 @@ describe('oidc bearer: bad tokens', () => {
   it('lets the valid token through (the control case)', async () => {
     const res = await request(server).get('/').set('authorization', `Bearer ${await valid()}`);
     expect(res.status).toBe(200);
+  });
+
+  it('logs why at debug level, never the token', async () => {
+    const lines: string[] = [];
+    setLogger({ debug: (m, f) => void lines.push(`${m} ${JSON.stringify(f)}`), info() {}, warn() {}, error() {} });
+    try {
+      const token = await idp.sign({ aud: API, exp: now() - 60 });
+      expect((await request(server).get('/').set('authorization', `Bearer ${token}`)).status).toBe(401);
+      expect(lines.join('\n')).toContain('ERR_JWT_EXPIRED');
+      expect(lines.join('\n')).not.toContain(token.split('.')[1]);
+    } finally {
+      setLogger(null);
+    }
   });
 
   it('answers the same bad tokens in runPlugin, with no server', async () => {
