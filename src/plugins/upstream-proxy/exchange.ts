@@ -48,6 +48,8 @@ class Attempt {
   responded = false;
   /** Whether the client's body stream started flowing into this try (it cannot be sent again). */
   streamed = false;
+  /** The response is read to its end but not forwarded (a 401 replayed with a fresh token). */
+  draining = false;
   done = false;
   socket: Socket | undefined = undefined;
   connectTimer: NodeJS.Timeout | undefined = undefined;
@@ -106,6 +108,7 @@ class Attempt {
 
   onIdle = (): void => {
     if (this.done) return;
+    if (this.draining) return this.abort();
     const { config, res } = this.exchange;
     if (!this.responded) {
       const phase = this.request.writableFinished ? 'read' : 'write';
@@ -120,6 +123,7 @@ class Attempt {
 
   onError = (err: Error): void => {
     if (this.done) return;
+    if (this.draining) return this.abort();
     if (this.responded) this.exchange.brokenMidBody(this, err, 'tcp');
     else this.exchange.failed(this, err);
   };
@@ -158,6 +162,8 @@ export class Exchange {
   }
 
   start(): void {
+    // A client that left while earlier plugins were still at work: no upstream request at all.
+    if (this.res.destroyed) return;
     this.res.once('close', this.onClientClose);
     const plan = planBody(this.req);
     if (plan instanceof UnreplayableBodyError) {
@@ -249,7 +255,8 @@ export class Exchange {
     if (status === 401 && this.rt.auth !== undefined && !this.authRetried && this.body.kind !== 'stream') {
       this.authRetried = true;
       this.current = undefined;
-      // Drained, not destroyed: the connection goes back to the pool.
+      // Drained, not destroyed: the connection goes back to the pool (or is closed if it stalls).
+      attempt.draining = true;
       response.resume();
       this.rt.auth.refresh(this.authorization!).then(
         (value) => {

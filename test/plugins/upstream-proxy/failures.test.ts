@@ -101,6 +101,28 @@ describe('upstreamProxy failures', () => {
     expect(silent.connections).toBe(2);
   });
 
+  it('does not count a slow client pausing the response as upstream silence', async () => {
+    const size = 32 * 1024 * 1024;
+    const big = track(await listen((_req, res) => res.end(Buffer.alloc(size, 7))));
+    const gw = await gatewayFor({ url: big.url, readTimeout: 200 });
+    const received = await new Promise<number>((resolve, reject) => {
+      http
+        .get(`${gw.url}/big`, (res) => {
+          res.pause();
+          // Far longer than readTimeout: the gateway's writes back up and it stops reading upstream.
+          setTimeout(() => {
+            let n = 0;
+            res.on('data', (c: Buffer) => (n += c.length));
+            res.on('end', () => resolve(n));
+            res.on('error', reject);
+            res.resume();
+          }, 700);
+        })
+        .on('error', reject);
+    });
+    expect(received).toBe(size);
+  });
+
   it('aborts the upstream request when the client disconnects', async () => {
     let arrived!: () => void;
     const arrival = new Promise<void>((r) => (arrived = r));
