@@ -1,0 +1,18 @@
+/**
+ * Runs the walkthrough gateway against a real Auth0 tenant:
+ *   AUTH0_DOMAIN=tenant.us.auth0.com AUTH0_AUDIENCE=https://clientcredentials.com \
+ *   UPSTREAM_URL=http://httpbin.org npx tsx examples/express-gateway/index.ts
+ * (`npm start` runs the same gateway with a local issuer and upstream instead.)
+ */
+import { walkthroughApp } from './gateway';
+
+const domain = process.env.AUTH0_DOMAIN;
+const audience = process.env.AUTH0_AUDIENCE;
+if (!domain || !audience) {
+  console.error('Set AUTH0_DOMAIN and AUTH0_AUDIENCE (and UPSTREAM_URL), or run `npm start` for the local demo.');
+  process.exit(1);
+}
+const port = Number(process.env.PORT ?? 8000);
+walkthroughApp({ issuer: `https://${domain.replace(/^https:\/\//, '').replace(/\/$/, '')}/`, audience, upstreamUrl: process.env.UPSTREAM_URL ?? 'http://httpbin.org' }).listen(port, () => {
+  console.log(`gateway on http://localhost:${port}/httpbin → ${process.env.UPSTREAM_URL ?? 'http://httpbin.org'}`);
+});
