@@ -45,7 +45,11 @@ export function proxyCacheAdmin(caches: ProxyCachePlugin | readonly ProxyCachePl
     name: 'proxy-cache-admin',
     priority: 50,
     async access(ctx) {
-      const path = ctx.request.path;
+      // The URL as the framework hands it to this mount (Express and koa-mount strip the mount
+      // prefix from req.url): ctx.request.path was fixed by the first gateway on the request.
+      const url = ctx.raw?.req.url ?? ctx.request.path;
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
       let key: string | undefined;
       if (path === base) key = undefined;
       else if (path.startsWith(prefix) && !path.slice(prefix.length).includes('/')) key = path.slice(prefix.length);
