@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../core/context';
-import { RateLimitError, StoreError } from '../../core/errors';
+import { RateLimitError } from '../../core/errors';
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { RedisConnection } from '../../stores/redis';
 import { rateLimitHeaders } from './headers';
@@ -76,10 +76,9 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
   const refusal = new RateLimitError(config.errorMessage, { status: config.errorCode });
 
   let limiter: Limiter;
-  let connection: RedisConnection | undefined;
   if (config.policy === 'redis') {
     const redis = config.redis!;
-    connection = new RedisConnection(redis, 'rateLimit');
+    const connection = new RedisConnection(redis, 'rateLimit');
     const namespace = config.namespace ?? defaultNamespace(config);
     limiter = new RedisLimiter(windows, connection, namespace, redis.client ? redis.commandTimeout : undefined);
   } else {
@@ -92,10 +91,9 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
   };
 
   const storeFailed = (ctx: RequestContext, err: unknown): void => {
-    // Logged once per outage by the connection, never per request.
-    connection!.failed(err);
     // Kong: with fault tolerance the request goes through without headers (usage is unknown).
-    if (!faultTolerant) ctx.fail(err instanceof StoreError ? err : new StoreError('Redis failed', { cause: err }));
+    // The limiter has reported the outage (once, not per request); a 500 is not logged again.
+    if (!faultTolerant) ctx.fail(err);
   };
 
   const plugin = definePlugin<RateLimitConfig, RateLimitState>({

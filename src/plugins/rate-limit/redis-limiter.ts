@@ -50,11 +50,19 @@ const SHA = createHash('sha1').update(SCRIPT).digest('hex');
  */
 const EXPIRY_SLACK_MS = 5_000;
 
+/**
+ * Requests that arrive while the client is still making its first connection are let through (or
+ * refused) like in an outage, but not reported as one unless the connection takes this long.
+ */
+const STARTUP_GRACE_MS = 2_000;
+
 type Eval = (script: string, numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 
 /** Counts requests in Redis with one atomic script per request. */
 export class RedisLimiter implements Limiter {
   private readonly base: string;
+  private readonly createdAt = Date.now();
+  private wasReady = false;
 
   /**
    * @param timeoutMs - a deadline applied here, for a client the app passed in (tollgate's own
@@ -69,7 +77,21 @@ export class RedisLimiter implements Limiter {
     this.base = `${connection.prefix}ratelimit:${namespace}:`;
   }
 
+  /** Counts one request; rejects with a `StoreError` (cause kept) when Redis fails or is slow. */
   async hit(key: string, now: number): Promise<Decision> {
+    try {
+      const decision = await this.count(key, now);
+      this.wasReady = true;
+      this.connection.recovered();
+      return decision;
+    } catch (err) {
+      // The connection logs an outage once, not per request.
+      if (this.wasReady || Date.now() - this.createdAt > STARTUP_GRACE_MS) this.connection.failed(err);
+      throw err instanceof StoreError ? err : new StoreError('Redis failed', { cause: err });
+    }
+  }
+
+  private async count(key: string, now: number): Promise<Decision> {
     // A client that is reconnecting would queue the command (or, without an offline queue, fail
     // it); either way the answer must come now, not after the reconnect loop.
     if (!this.connection.ready) throw new StoreError('Redis is not connected');
@@ -85,7 +107,6 @@ export class RedisLimiter implements Limiter {
     }
     const reply = await this.deadline(this.run(n, args));
     if (!Array.isArray(reply) || reply.length !== n + 1) throw new StoreError('unexpected reply from the rate-limit script');
-    this.connection.recovered();
     return { allowed: reply[0] === 1, used: reply.slice(1) as number[] };
   }
 

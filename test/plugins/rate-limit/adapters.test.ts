@@ -1,0 +1,141 @@
+import express from 'express';
+import Koa from 'koa';
+import request from 'supertest';
+import { definePlugin, rateLimit } from 'tollgate';
+import { gateway } from 'tollgate/express';
+import { gateway as koaGateway } from 'tollgate/koa';
+import { awayFromBoundary } from './support';
+
+const MINUTE = 60_000;
+
+const expressApp = (configure?: (app: express.Express) => void, ...plugins: Parameters<typeof gateway>) => {
+  const app = express();
+  configure?.(app);
+  app.use(gateway(...plugins));
+  app.get('/', (_req, res) => void res.json({ from: 'route' }));
+  return app;
+};
+
+describe('rateLimit with Express', () => {
+  beforeEach(() => awayFromBoundary(MINUTE));
+
+  it('adds the headers to the response an Express route produced, then refuses with JSON', async () => {
+    const app = expressApp(undefined, rateLimit({ minute: 2, limitBy: 'ip' }));
+    const first = await request(app).get('/');
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ from: 'route' });
+    expect(first.headers['x-ratelimit-remaining-minute']).toBe('1');
+    expect(first.headers['ratelimit-remaining']).toBe('1');
+    await request(app).get('/');
+    const refused = await request(app).get('/');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/^application\/json/);
+    expect(refused.body).toEqual({ message: 'API rate limit exceeded' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
+  });
+
+  it('adds the headers when a later plugin ends the request early (a cache hit, a denial)', async () => {
+    const cacheHit = definePlugin({
+      name: 'fake-cache',
+      priority: 100,
+      access(ctx) {
+        ctx.exit(200, { from: 'cache' }, { 'x-cache-status': 'Hit' });
+      },
+    });
+    const app = expressApp(undefined, rateLimit({ minute: 5, limitBy: 'ip' }), cacheHit);
+    const res = await request(app).get('/');
+    expect(res.body).toEqual({ from: 'cache' });
+    expect(res.headers['x-cache-status']).toBe('Hit');
+    expect(res.headers['x-ratelimit-remaining-minute']).toBe('4');
+    expect(res.headers['ratelimit-limit']).toBe('5');
+  });
+
+  it('adds the headers to a response a plugin writes to Node itself, as the upstream proxy does', async () => {
+    const proxy = definePlugin({
+      name: 'fake-proxy',
+      priority: 0,
+      access(ctx) {
+        ctx.respondedBy = 'fake-proxy';
+        const res = ctx.raw!.res;
+        res.writeHead(200, { 'content-type': 'application/json', via: '1.1 tollgate' });
+        res.end(JSON.stringify({ from: 'upstream' }));
+      },
+    });
+    const app = expressApp(undefined, rateLimit({ minute: 5, limitBy: 'ip' }), proxy);
+    const res = await request(app).get('/');
+    expect(res.body).toEqual({ from: 'upstream' });
+    expect(res.headers['via']).toBe('1.1 tollgate');
+    expect(res.headers['x-ratelimit-remaining-minute']).toBe('4');
+  });
+
+  it('never lets a forged X-Forwarded-For pick a bucket when trust proxy is off', async () => {
+    const app = expressApp(undefined, rateLimit({ minute: 1, limitBy: 'ip' }));
+    expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.1')).status).toBe(200);
+    expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.2')).status).toBe(429);
+    expect((await request(app).get('/').set('X-Real-IP', '203.0.113.3')).status).toBe(429);
+  });
+
+  it('counts by the forwarded address when the app trusts the proxy', async () => {
+    const app = expressApp((a) => a.set('trust proxy', 'loopback'), rateLimit({ minute: 1, limitBy: 'ip' }));
+    expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.1')).status).toBe(200);
+    expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.2')).status).toBe(200);
+    expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.1')).status).toBe(429);
+  });
+
+  it('keeps two routes with the same options in separate buckets', async () => {
+    const app = express();
+    app.get('/a', gateway(rateLimit({ minute: 1, limitBy: 'ip' })), (_req, res) => void res.send('a'));
+    app.get('/b', gateway(rateLimit({ minute: 1, limitBy: 'ip' })), (_req, res) => void res.send('b'));
+    expect((await request(app).get('/a')).status).toBe(200);
+    expect((await request(app).get('/a')).status).toBe(429);
+    expect((await request(app).get('/b')).status).toBe(200);
+  });
+
+  it('shares one bucket between routes whose plugins set the same namespace', async () => {
+    const app = express();
+    app.get('/a', gateway(rateLimit({ minute: 1, limitBy: 'ip', namespace: 'adapters-shared' })), (_req, res) => void res.send('a'));
+    app.get('/b', gateway(rateLimit({ minute: 1, limitBy: 'ip', namespace: 'adapters-shared' })), (_req, res) => void res.send('b'));
+    expect((await request(app).get('/a')).status).toBe(200);
+    expect((await request(app).get('/b')).status).toBe(429);
+  });
+});
+
+describe('rateLimit with Koa', () => {
+  beforeEach(() => awayFromBoundary(MINUTE));
+
+  const koaApp = (proxy: boolean) => {
+    const app = new Koa();
+    app.proxy = proxy;
+    app.use(koaGateway(rateLimit({ minute: 2, limitBy: 'ip' })));
+    app.use((ctx) => {
+      ctx.body = { from: 'koa' };
+    });
+    return app.callback();
+  };
+
+  it('adds the headers to the response a Koa handler produced, then refuses with JSON', async () => {
+    const app = koaApp(false);
+    const first = await request(app).get('/');
+    expect(first.body).toEqual({ from: 'koa' });
+    expect(first.headers['x-ratelimit-remaining-minute']).toBe('1');
+    await request(app).get('/');
+    const refused = await request(app).get('/');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({ message: 'API rate limit exceeded' });
+    expect(refused.headers['retry-after']).toBe(refused.headers['ratelimit-reset']);
+    expect(refused.headers['x-ratelimit-remaining-minute']).toBe('0');
+  });
+
+  it('ignores X-Forwarded-For unless app.proxy is set', async () => {
+    const closed = koaApp(false);
+    await request(closed).get('/').set('X-Forwarded-For', '203.0.113.1');
+    await request(closed).get('/').set('X-Forwarded-For', '203.0.113.2');
+    expect((await request(closed).get('/').set('X-Forwarded-For', '203.0.113.3')).status).toBe(429);
+    const open = koaApp(true);
+    await request(open).get('/').set('X-Forwarded-For', '203.0.113.1');
+    await request(open).get('/').set('X-Forwarded-For', '203.0.113.1');
+    expect((await request(open).get('/').set('X-Forwarded-For', '203.0.113.2')).status).toBe(200);
+    expect((await request(open).get('/').set('X-Forwarded-For', '203.0.113.1')).status).toBe(429);
+  });
+});

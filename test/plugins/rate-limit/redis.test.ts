@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import express from 'express';
+import Redis from 'ioredis';
+import request from 'supertest';
+import { rateLimit, type RateLimitOptions, type RateLimitPlugin } from 'tollgate';
+import { gateway } from 'tollgate/express';
+import { createTestContext, runPlugin } from 'tollgate/testing';
+import { awayFromBoundary, SHARED_REDIS, uniquePrefix } from './support';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+const plugins: RateLimitPlugin[] = [];
+/** A Redis-backed plugin that is closed after the test file. */
+const redisLimit = (options: Omit<RateLimitOptions, 'policy'>): RateLimitPlugin => {
+  const plugin = rateLimit({ policy: 'redis', ...options });
+  plugins.push(plugin);
+  return plugin;
+};
+afterAll(async () => {
+  await Promise.all(plugins.map((p) => p.close()));
+});
+
+const appWith = (plugin: RateLimitPlugin, name: string) => {
+  const app = express();
+  app.use(gateway(plugin));
+  app.use((_req, res) => void res.json({ instance: name }));
+  return app;
+};
+
+/** Waits until the plugin's own client is connected, so a test does not count a cold start. */
+async function connected(plugin: RateLimitPlugin): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = await runPlugin(plugin, createTestContext({ ip: '192.0.2.250' }));
+    if (r.headers['ratelimit-limit'] !== undefined) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('Redis never became ready');
+}
+
+describe('rateLimit (redis policy)', () => {
+  beforeEach(() => awayFromBoundary(MINUTE));
+
+  it('counts down 4, 3, 2, 1, 0 on a 5-per-minute limit, then answers 429 with Retry-After', async () => {
+    const plugin = redisLimit({ minute: 5, redis: { url: SHARED_REDIS, prefix: uniquePrefix('walk') } });
+    await connected(plugin);
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await runPlugin(plugin, createTestContext()));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(results.map((r) => r.headers['ratelimit-remaining'])).toEqual(['4', '3', '2', '1', '0', '0']);
+    expect(results[5]!.body).toEqual({ message: 'API rate limit exceeded' });
+    expect(Number(results[5]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(results[5]!.headers['retry-after']).toBe(results[5]!.headers['ratelimit-reset']);
+  });
+
+  it('increments no window when one is exhausted, atomically in Redis', async () => {
+    const prefix = uniquePrefix('multi');
+    const plugin = redisLimit({ minute: 2, hour: 10, redis: { url: SHARED_REDIS, prefix }, namespace: 'multi' });
+    await connected(plugin);
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await runPlugin(plugin, createTestContext({ ip: '198.51.100.7' })));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 429, 429, 429]);
+    expect(results.map((r) => r.headers['x-ratelimit-remaining-hour'])).toEqual(['9', '8', '8', '8', '8']);
+    const redis = new Redis(SHARED_REDIS);
+    const keys = await redis.keys(`${prefix}ratelimit:multi:{198.51.100.7}:*`);
+    const values = Object.fromEntries(await Promise.all(keys.map(async (k) => [k.split(':').at(-2), await redis.get(k)])));
+    expect(values).toEqual({ minute: '2', hour: '2' });
+    const ttl = await redis.pttl(keys.find((k) => k.includes(':minute:'))!);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(MINUTE + 5_000);
+    await redis.quit();
+  });
+
+  it('shares counters between two app instances with the same namespace', async () => {
+    const prefix = uniquePrefix('two');
+    const a = appWith(redisLimit({ minute: 3, limitBy: 'ip', namespace: 'orders', redis: { url: SHARED_REDIS, prefix } }), 'a');
+    const b = appWith(redisLimit({ minute: 3, limitBy: 'ip', namespace: 'orders', redis: { url: SHARED_REDIS, prefix } }), 'b');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const seen = [];
+    for (const app of [a, b, a, b]) {
+      const res = await request(app).get('/');
+      seen.push([res.body.instance ?? res.status, res.headers['ratelimit-remaining']]);
+    }
+    expect(seen).toEqual([['a', '2'], ['b', '1'], ['a', '0'], [429, '0']]);
+  });
+
+  it('keeps two plugins with the same options apart by default (two routes)', async () => {
+    const prefix = uniquePrefix('routes');
+    const first = redisLimit({ minute: 1, limitBy: 'ip', redis: { url: SHARED_REDIS, prefix } });
+    const second = redisLimit({ minute: 1, limitBy: 'ip', redis: { url: SHARED_REDIS, prefix } });
+    await connected(first);
+    await connected(second);
+    expect((await runPlugin(first, createTestContext())).status).toBe(200);
+    expect((await runPlugin(first, createTestContext())).status).toBe(429);
+    expect((await runPlugin(second, createTestContext())).status).toBe(200);
+  });
+
+  it('uses an ioredis client the app passes, and leaves it open on close()', async () => {
+    const client = new Redis(SHARED_REDIS);
+    try {
+      const plugin = rateLimit({ minute: 2, policy: 'redis', redis: { client, prefix: uniquePrefix('client') } });
+      await connected(plugin);
+      expect((await runPlugin(plugin, createTestContext())).headers['ratelimit-remaining']).toBe('1');
+      expect((await runPlugin(plugin, createTestContext())).headers['ratelimit-remaining']).toBe('0');
+      expect((await runPlugin(plugin, createTestContext())).status).toBe(429);
+      await plugin.close();
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
+describe('rateLimit (redis policy) across processes', () => {
+  let child: ChildProcess | undefined;
+  let server: Server | undefined;
+  afterAll(() => {
+    child?.kill('SIGTERM');
+    server?.close();
+  });
+
+  it('admits exactly the limit from 300 concurrent requests to two instances, one in another process', async () => {
+    await awayFromBoundary(DAY, 30_000);
+    const options = { day: 100, limitBy: 'ip' as const, redis: { url: SHARED_REDIS, prefix: uniquePrefix('exact') } };
+    // No namespace: the default must be the same in every process running the same code.
+    const local = redisLimit(options);
+    const fixture = path.join(__dirname, 'fixtures', 'instance.ts');
+    child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+      cwd: path.resolve(__dirname, '../../..'),
+      env: { ...process.env, RL_OPTIONS: JSON.stringify({ policy: 'redis', ...options }) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const childPort = await new Promise<number>((resolve, reject) => {
+      child!.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      child!.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
+    });
+    server = appWith(local, 'parent').listen(0, '127.0.0.1');
+    await new Promise((resolve) => server!.once('listening', resolve));
+    const parentPort = (server.address() as AddressInfo).port;
+
+    const statuses = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => fetch(`http://127.0.0.1:${i % 2 ? childPort : parentPort}/`).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      })),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(100);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(200);
+    // each instance answered 150 requests: counting apart, each would have admitted 100
+    const perInstance = [0, 1].map((odd) => statuses.filter((_, i) => i % 2 === odd).length);
+    expect(perInstance).toEqual([150, 150]);
+  }, 30_000);
+});
