@@ -1,7 +1,7 @@
 import express from 'express';
 import Koa from 'koa';
 import request from 'supertest';
-import { definePlugin, rateLimit } from 'tollgate';
+import { definePlugin, proxyCache, rateLimit } from 'tollgate';
 import { gateway } from 'tollgate/express';
 import { gateway as koaGateway } from 'tollgate/koa';
 import { awayFromBoundary } from './support';
@@ -49,6 +49,20 @@ describe('rateLimit with Express', () => {
     expect(res.headers['x-cache-status']).toBe('Hit');
     expect(res.headers['x-ratelimit-remaining-minute']).toBe('4');
     expect(res.headers['ratelimit-limit']).toBe('5');
+  });
+
+  it('sends live counts on a proxy-cache hit, not the ones stored with the cached response', async () => {
+    const app = express();
+    app.use(gateway(rateLimit({ minute: 5, limitBy: 'ip' }), proxyCache({ strategy: 'memory', cacheTtl: 30 })));
+    let calls = 0;
+    app.get('/', (_req, res) => void res.json({ calls: ++calls }));
+    const miss = await request(app).get('/');
+    const hit = await request(app).get('/');
+    expect(miss.headers['x-cache-status']).toBe('Miss');
+    expect(hit.headers['x-cache-status']).toBe('Hit');
+    expect(hit.body).toEqual({ calls: 1 });
+    expect([miss.headers['x-ratelimit-remaining-minute'], hit.headers['x-ratelimit-remaining-minute']]).toEqual(['4', '3']);
+    expect(hit.headers['ratelimit-remaining']).toBe('3');
   });
 
   it('adds the headers to a response a plugin writes to Node itself, as the upstream proxy does', async () => {
