@@ -50,7 +50,7 @@ class NodeRequestView implements RequestView {
 
   constructor(
     private readonly req: IncomingMessage,
-    private readonly facts: RequestFacts,
+    private facts: RequestFacts,
   ) {
     this.method = (req.method ?? 'GET').toUpperCase();
     const q = facts.originalUrl.indexOf('?');
@@ -59,6 +59,13 @@ class NodeRequestView implements RequestView {
   }
   get mountPath() {
     return this.facts.mountPath;
+  }
+  /**
+   * A later gateway mounted elsewhere (`app.use('/httpbin', gateway(...))` after a root one) sees
+   * the request relative to its own mount point.
+   */
+  remount(facts: RequestFacts): void {
+    if (facts.path !== this.facts.path || facts.mountPath !== this.facts.mountPath) this.facts = facts;
   }
   get path() {
     return this.facts.path;
@@ -122,7 +129,10 @@ class NodeResponseView implements ResponseView {
  */
 export function attachContext(req: IncomingMessage, res: ServerResponse, facts: () => RequestFacts): RequestContext {
   const existing = (req as WithContext)[CONTEXT];
-  if (existing) return existing;
+  if (existing) {
+    if (existing.request instanceof NodeRequestView) existing.request.remount(facts());
+    return existing;
+  }
   const ctx = new RequestContext(new NodeRequestView(req, facts()), new NodeResponseView(res), { req, res });
   (req as WithContext)[CONTEXT] = ctx;
   hookResponse(ctx, res);

@@ -79,8 +79,9 @@ describe('gateway (express)', () => {
 
   it('shares one context across plugins mounted by separate app.use calls', async () => {
     const seen: RequestContext[] = [];
-    const a = definePlugin({ name: 'a', priority: 10, access: (ctx) => void seen.push(ctx) });
-    const b = definePlugin({ name: 'b', priority: 20, access: (ctx) => void seen.push(ctx) });
+    const paths: string[] = [];
+    const a = definePlugin({ name: 'a', priority: 10, access: (ctx) => void (seen.push(ctx), paths.push(`${ctx.request.mountPath}|${ctx.request.path}`)) });
+    const b = definePlugin({ name: 'b', priority: 20, access: (ctx) => void (seen.push(ctx), paths.push(`${ctx.request.mountPath}|${ctx.request.path}`)) });
     const app = express();
     app.use(gateway(a));
     app.use('/api', gateway(b));
@@ -89,11 +90,12 @@ describe('gateway (express)', () => {
       res.json({ mount: getContext(req).request.mountPath, path: getContext(req).request.path });
     });
     const res = await request(app).get('/api/x');
+    expect(paths).toEqual(['|/api/x', '/api|/x']);
     expect(seen).toHaveLength(3);
     expect(seen[0]).toBe(seen[1]);
     expect(seen[1]).toBe(seen[2]);
-    // the context was made by the first gateway, mounted at the root
-    expect(res.body).toEqual({ mount: '', path: '/api/x' });
+    // one context, seen by each gateway relative to its own mount point
+    expect(res.body).toEqual({ mount: '/api', path: '/x' });
   });
 
   it('sets a header in headerFilter on a streamed response from an Express route', async () => {
