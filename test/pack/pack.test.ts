@@ -45,7 +45,9 @@ describe('the packed tarball', () => {
     expect(names['tollgate']).toEqual(expect.arrayContaining(['definePlugin', 'ConfigError', 'TollgateError']));
     expect(names['tollgate/express']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
     expect(names['tollgate/koa']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
-    expect(names['tollgate/testing']).toEqual(expect.arrayContaining(['createTestContext', 'runPlugin']));
+    expect(names['tollgate']).toEqual(expect.arrayContaining(['oidc', 'rateLimit', 'proxyCache', 'upstreamProxy']));
+    expect(names['tollgate/testing']).toEqual(expect.arrayContaining(['createTestContext', 'runPlugin', 'createTestIssuer', 'createEchoUpstream']));
+    expect(names['tollgate/dcr']).toEqual(expect.arrayContaining(['auth0Registrar', 'openidRegistrar', 'RegistrationError']));
   });
 
   it('requires the root from CommonJS', () => {
