@@ -85,7 +85,11 @@ export class RedisResponseStore implements ResponseStore {
     // ioredis's commandTimeout only covers clients tollgate made; an app's own client may queue
     // commands while reconnecting, so the wait is bounded here as well.
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StoreError(`Redis did not answer within ${this.timeout} ms`)), this.timeout);
+      const timer = setTimeout(() => {
+        const err = new StoreError(`Redis did not answer within ${this.timeout} ms`);
+        this.conn.failed(err);
+        reject(err);
+      }, this.timeout);
       this.conn.client.getBuffer(this.namespace + key).then(
         (raw) => {
           clearTimeout(timer);
