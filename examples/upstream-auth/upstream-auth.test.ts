@@ -60,7 +60,7 @@ describe('upstream-auth example', () => {
     backend.seen.length = 0;
   });
 
-  it('the backend refuses a caller that goes around the gateway', async () => {
+  it('protects the backend: a caller going around the gateway is refused', async () => {
     const res = await fetch(`${backend.url}/invoices`, { headers: { authorization: 'Bearer made-up' } });
     expect(res.status).toBe(401);
   });
