@@ -29,6 +29,8 @@ export function upstreamAuthApp(options: UpstreamAuthOptions): express.Express {
   app.use(
     '/billing',
     gateway(
+      // Only the gateway-to-backend leg is shown: in a real service, authenticate callers first
+      // (oidc, rateLimit…) in this same gateway(...), since the backend now trusts the gateway.
       upstreamProxy({
         url: options.backendUrl,
         auth: {
