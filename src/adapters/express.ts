@@ -14,9 +14,16 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { RequestContext } from '../core/context';
 import { InternalError } from '../core/errors';
-import { attachContext, contextOf, writeExit } from '../core/node';
+import { attachContext, contextOf, writeExit, type FrameworkFacts } from '../core/node';
 import { Pipeline } from '../core/pipeline';
 import type { AnyPlugin } from '../core/plugin';
+
+// req.ip and req.protocol honour Express's "trust proxy" setting, and nothing else does.
+const facts: FrameworkFacts<Request> = {
+  ip: (req) => req.ip ?? req.socket.remoteAddress ?? '',
+  protocol: (req) => req.protocol,
+  host: (req) => req.get('host') ?? '',
+};
 
 /**
  * Mounts plugins as one Express middleware. They run in priority order, highest first, whatever
@@ -25,15 +32,7 @@ import type { AnyPlugin } from '../core/plugin';
 export function gateway(...plugins: AnyPlugin[]): RequestHandler {
   const pipeline = new Pipeline(plugins, 'gateway');
   return function tollgate(req: Request, res: Response, next: NextFunction): void {
-    const ctx = attachContext(req, res, () => ({
-      // req.ip and req.protocol honour Express's "trust proxy" setting, and nothing else does.
-      ip: req.ip ?? req.socket.remoteAddress ?? '',
-      protocol: req.protocol,
-      path: req.path,
-      originalUrl: req.originalUrl,
-      mountPath: req.baseUrl,
-      host: req.get('host') ?? '',
-    }));
+    const ctx = attachContext(req, res, req, facts, req.path, req.baseUrl, req.originalUrl);
     const proceed = (): void => {
       if (ctx.exited) writeExit(ctx, res);
       else if (ctx.respondedBy === undefined) next();

@@ -14,7 +14,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { ServerResponse } from 'node:http';
 import type { RequestContext } from '../core/context';
-import { attachContext, contextOf, elapsed, serializeBody } from '../core/node';
+import { attachContext, contextOf, elapsed, serializeBody, type FrameworkFacts } from '../core/node';
 import { Pipeline } from '../core/pipeline';
 import type { AnyPlugin } from '../core/plugin';
 
@@ -24,6 +24,13 @@ const finished = (res: ServerResponse): Promise<void> =>
     else res.once('close', () => resolve());
   });
 
+// ctx.ip and ctx.protocol honour Koa's `app.proxy` setting, and nothing else does.
+const facts: FrameworkFacts<Context> = {
+  ip: (koa) => koa.ip,
+  protocol: (koa) => koa.protocol,
+  host: (koa) => koa.host,
+};
+
 /**
  * Mounts plugins as one Koa middleware. They run in priority order, highest first; plugins mounted
  * by separate `app.use` calls share one context. Responses set in `ctx.body` downstream, streamed
@@ -32,15 +39,7 @@ const finished = (res: ServerResponse): Promise<void> =>
 export function gateway(...plugins: AnyPlugin[]): Middleware {
   const pipeline = new Pipeline(plugins, 'gateway');
   return async function tollgate(koa: Context, next: Next): Promise<void> {
-    const ctx = attachContext(koa.req, koa.res, () => ({
-      // ctx.ip and ctx.protocol honour Koa's `app.proxy` setting, and nothing else does.
-      ip: koa.ip,
-      protocol: koa.protocol,
-      path: koa.path,
-      originalUrl: koa.originalUrl,
-      mountPath: (koa as Context & { mountPath?: string }).mountPath ?? '',
-      host: koa.host,
-    }));
+    const ctx = attachContext(koa.req, koa.res, koa, facts, koa.path, (koa as Context & { mountPath?: string }).mountPath ?? '', koa.originalUrl);
     await pipeline.runAccess(ctx);
     if (ctx.exited) {
       const { status, body, headers } = ctx.exited;

@@ -71,6 +71,11 @@ export interface RequestView {
   setHeader(name: string, value: string): void;
   /** Removes a request header before the request is handled. */
   removeHeader(name: string): void;
+  /**
+   * Replaces the query string what handles the request next receives (the upstream proxy forwards
+   * `search`); `query` is parsed again from it.
+   */
+  setSearch(search: string): void;
 }
 
 /** The response as far as plugins may touch it. */
@@ -129,8 +134,8 @@ export class RequestContext {
   readonly timings: Timings;
   /** @internal plugins whose access phase has run, in order */
   readonly ran: AnyPlugin[] = [];
-  /** @internal private per-request state, one object per plugin instance */
-  readonly locals = new Map<AnyPlugin, object>();
+  /** @internal private per-request state, one object per plugin instance (made on first use) */
+  private locals: Map<AnyPlugin, object> | undefined = undefined;
   /** @internal whether any plugin that ran has a bodyFilter */
   hasBodyFilter = false;
 
@@ -159,8 +164,9 @@ export class RequestContext {
 
   /** The private per-request state of one plugin instance. */
   local<T extends object>(plugin: AnyPlugin): T {
-    let state = this.locals.get(plugin);
-    if (!state) this.locals.set(plugin, (state = {}));
+    const locals = (this.locals ??= new Map());
+    let state = locals.get(plugin);
+    if (!state) locals.set(plugin, (state = {}));
     return state as T;
   }
 }

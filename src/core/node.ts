@@ -18,17 +18,15 @@ export function contextOf(req: IncomingMessage): RequestContext | undefined {
   return (req as WithContext)[CONTEXT];
 }
 
-/** What an adapter knows about the request beyond Node's own object. */
-export interface RequestFacts {
-  ip: string;
-  protocol: string;
-  /** The path relative to the mount point, without the query. */
-  path: string;
-  /** The client's URL (path and query) before any mount stripping. */
-  originalUrl: string;
-  /** The prefix the gateway is mounted under (`/httpbin`), or ''. */
-  mountPath: string;
-  host: string;
+/**
+ * How an adapter answers what only the framework knows (the client ip and protocol honour its
+ * trust-proxy setting). Called lazily and at most once per request: `req.ip` in Express parses
+ * X-Forwarded-For, and most requests through an auth-only gateway never need it.
+ */
+export interface FrameworkFacts<O> {
+  ip(origin: O): string;
+  protocol(origin: O): string;
+  host(origin: O): string;
 }
 
 function parseQuery(search: string): Record<string, string | string[]> {
@@ -42,42 +40,36 @@ function parseQuery(search: string): Record<string, string | string[]> {
 }
 
 /** A {@link RequestView} over Node's request. */
-class NodeRequestView implements RequestView {
+class NodeRequestView<O> implements RequestView {
   readonly method: string;
   readonly originalPath: string;
-  readonly search: string;
+  search: string;
   private parsedQuery?: Record<string, string | string[]>;
+  private cachedIp?: string;
+  private cachedProtocol?: string;
+  private cachedHost?: string;
 
   constructor(
     private readonly req: IncomingMessage,
-    private facts: RequestFacts,
+    private readonly origin: O,
+    private readonly facts: FrameworkFacts<O>,
+    public path: string,
+    public mountPath: string,
+    originalUrl: string,
   ) {
     this.method = (req.method ?? 'GET').toUpperCase();
-    const q = facts.originalUrl.indexOf('?');
-    this.originalPath = q === -1 ? facts.originalUrl : facts.originalUrl.slice(0, q);
-    this.search = q === -1 ? '' : facts.originalUrl.slice(q + 1);
-  }
-  get mountPath() {
-    return this.facts.mountPath;
-  }
-  /**
-   * A later gateway mounted elsewhere (`app.use('/httpbin', gateway(...))` after a root one) sees
-   * the request relative to its own mount point.
-   */
-  remount(facts: RequestFacts): void {
-    if (facts.path !== this.facts.path || facts.mountPath !== this.facts.mountPath) this.facts = facts;
-  }
-  get path() {
-    return this.facts.path;
+    const q = originalUrl.indexOf('?');
+    this.originalPath = q === -1 ? originalUrl : originalUrl.slice(0, q);
+    this.search = q === -1 ? '' : originalUrl.slice(q + 1);
   }
   get ip() {
-    return this.facts.ip;
+    return (this.cachedIp ??= this.facts.ip(this.origin));
   }
   get protocol() {
-    return this.facts.protocol;
+    return (this.cachedProtocol ??= this.facts.protocol(this.origin));
   }
   get host() {
-    return this.facts.host;
+    return (this.cachedHost ??= this.facts.host(this.origin));
   }
   get headers() {
     return this.req.headers;
@@ -94,6 +86,10 @@ class NodeRequestView implements RequestView {
   }
   removeHeader(name: string): void {
     delete this.req.headers[name.toLowerCase()];
+  }
+  setSearch(search: string): void {
+    this.search = search.replace(/^\?/, '');
+    this.parsedQuery = undefined;
   }
 }
 
@@ -124,16 +120,35 @@ class NodeResponseView implements ResponseView {
 }
 
 /**
- * The context of this request: the one an earlier gateway attached, or a new one with the
- * response hooks installed. `facts` is called only when a new context is made.
+ * The context of this request: the one an earlier gateway attached (re-anchored to this gateway's
+ * mount point), or a new one with the response hooks installed.
+ *
+ * @param origin - what `facts` reads the framework's answers from (Express's req, Koa's ctx)
+ * @param path - the path relative to this gateway's mount point, without the query
+ * @param mountPath - the prefix this gateway is mounted under (`/httpbin`), or ''
+ * @param originalUrl - the client's URL (path and query) before any mount stripping
  */
-export function attachContext(req: IncomingMessage, res: ServerResponse, facts: () => RequestFacts): RequestContext {
+export function attachContext<O>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  origin: O,
+  facts: FrameworkFacts<O>,
+  path: string,
+  mountPath: string,
+  originalUrl: string,
+): RequestContext {
   const existing = (req as WithContext)[CONTEXT];
   if (existing) {
-    if (existing.request instanceof NodeRequestView) existing.request.remount(facts());
+    // A later gateway mounted elsewhere (`app.use('/httpbin', gateway(...))` after a root one)
+    // sees the request relative to its own mount point.
+    const view = existing.request;
+    if (view instanceof NodeRequestView) {
+      view.path = path;
+      view.mountPath = mountPath;
+    }
     return existing;
   }
-  const ctx = new RequestContext(new NodeRequestView(req, facts()), new NodeResponseView(res), { req, res });
+  const ctx = new RequestContext(new NodeRequestView(req, origin, facts, path, mountPath, originalUrl), new NodeResponseView(res), { req, res });
   (req as WithContext)[CONTEXT] = ctx;
   hookResponse(ctx, res);
   return ctx;
@@ -166,60 +181,85 @@ const toBuffer = (chunk: unknown, encoding?: unknown): Buffer =>
       ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding)
       : Buffer.from(chunk as Uint8Array);
 
+type Write = (this: ServerResponse, ...args: unknown[]) => boolean;
+type End = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+type WriteHead = (this: ServerResponse, status: number, reason?: string, headers?: unknown) => ServerResponse;
+
+/** What one hooked response remembers: its context and the methods the hooks wrap. */
+interface Hooks {
+  readonly ctx: RequestContext;
+  filtered: boolean;
+  readonly writeHead: WriteHead;
+  readonly write: Write;
+  readonly end: End;
+}
+
+const HOOKS = Symbol('tollgate.hooks');
+type Hooked = ServerResponse & { [HOOKS]: Hooks };
+
+function headerPhase(hooks: Hooks): void {
+  if (hooks.filtered) return;
+  hooks.filtered = true;
+  runHeaderFilters(hooks.ctx);
+}
+
+// The wrappers are shared by every response (one state object per response instead of a closure
+// per method): this code runs on every request, and allocations here show up as GC time.
+function hookedWriteHead(this: Hooked, status: number, reason?: unknown, headers?: unknown): ServerResponse {
+  const hooks = this[HOOKS];
+  if (typeof reason !== 'string') {
+    headers = reason;
+    reason = undefined;
+  }
+  if (!hooks.filtered) {
+    applyHeaders(this, headers as OutgoingHttpHeaders | undefined);
+    headers = undefined;
+    this.statusCode = status;
+    headerPhase(hooks);
+  }
+  return hooks.writeHead.call(this, this.statusCode, (reason as string | undefined) ?? (this.statusMessage || undefined), headers);
+}
+
+function hookedWrite(this: Hooked, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+  const hooks = this[HOOKS];
+  if (!hooks.ctx.hasBodyFilter || chunk === undefined || chunk === null) return hooks.write.call(this, chunk, encoding, cb);
+  if (!this.headersSent) headerPhase(hooks);
+  const out = runBodyFilters(hooks.ctx, toBuffer(chunk, encoding), false);
+  return hooks.write.call(this, out, typeof encoding === 'function' ? encoding : cb);
+}
+
+function hookedEnd(this: Hooked, chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
+  const hooks = this[HOOKS];
+  if (!hooks.ctx.hasBodyFilter || this.writableEnded) return hooks.end.call(this, chunk, encoding, cb);
+  if (typeof chunk === 'function') [cb, chunk] = [chunk, undefined];
+  if (typeof encoding === 'function') [cb, encoding] = [encoding, undefined];
+  if (!this.headersSent) headerPhase(hooks);
+  const out = runBodyFilters(hooks.ctx, chunk === undefined || chunk === null ? Buffer.alloc(0) : toBuffer(chunk, encoding), true);
+  return hooks.end.call(this, out.length > 0 ? out : undefined, cb);
+}
+
+function onClose(this: Hooked): void {
+  const ctx = this[HOOKS].ctx;
+  if (ctx.ran.some((p) => p.log !== undefined)) void runLog(ctx);
+}
+
 /** Installs the phase hooks on one response. */
 function hookResponse(ctx: RequestContext, res: ServerResponse): void {
-  let filtered = false;
-  const headerPhase = () => {
-    if (filtered) return;
-    filtered = true;
-    runHeaderFilters(ctx);
-  };
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, status: number, reason?: unknown, headers?: unknown) {
-    if (typeof reason !== 'string') {
-      headers = reason;
-      reason = undefined;
-    }
-    if (!filtered) {
-      applyHeaders(res, headers as OutgoingHttpHeaders | undefined);
-      headers = undefined;
-      res.statusCode = status;
-      headerPhase();
-    }
-    return (writeHead as (s: number, r?: string, h?: unknown) => ServerResponse).call(
-      this,
-      res.statusCode,
-      (reason as string | undefined) ?? (res.statusMessage || undefined),
-      headers,
-    );
-  } as ServerResponse['writeHead'];
-
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) {
-    if (!ctx.hasBodyFilter || chunk === undefined || chunk === null) return (write as (...a: unknown[]) => boolean).apply(this, [chunk, encoding, cb]);
-    if (!res.headersSent) headerPhase();
-    const out = runBodyFilters(ctx, toBuffer(chunk, encoding), false);
-    return (write as (...a: unknown[]) => boolean).call(this, out, typeof encoding === 'function' ? encoding : cb);
-  } as ServerResponse['write'];
-  res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
-    if (!ctx.hasBodyFilter || res.writableEnded) return (end as (...a: unknown[]) => ServerResponse).apply(this, [chunk, encoding, cb]);
-    if (typeof chunk === 'function') [cb, chunk] = [chunk, undefined];
-    if (typeof encoding === 'function') [cb, encoding] = [encoding, undefined];
-    if (!res.headersSent) headerPhase();
-    const out = runBodyFilters(ctx, chunk === undefined || chunk === null ? Buffer.alloc(0) : toBuffer(chunk, encoding), true);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, out.length > 0 ? out : undefined, cb);
-  } as ServerResponse['end'];
-
-  res.once('close', () => {
-    void runLog(ctx);
-  });
+  const hooked = res as Hooked;
+  // The methods as they are now: Node's own, or another library's wrappers (compression, on-headers).
+  hooked[HOOKS] = { ctx, filtered: false, writeHead: res.writeHead as WriteHead, write: res.write as Write, end: res.end as End };
+  res.writeHead = hookedWriteHead as ServerResponse['writeHead'];
+  res.write = hookedWrite as ServerResponse['write'];
+  res.end = hookedEnd as ServerResponse['end'];
+  res.on('close', onClose);
 }
 
 /** The bytes and content type of an exit body: JSON unless it is already bytes or text. */
 export function serializeBody(body: unknown): { payload: Buffer | string; type: string } | undefined {
   if (body === undefined) return undefined;
-  if (Buffer.isBuffer(body) || body instanceof Uint8Array) return { payload: Buffer.from(body), type: 'application/octet-stream' };
+  // No copy: a cache hit replays its stored bytes as they are.
+  if (Buffer.isBuffer(body)) return { payload: body, type: 'application/octet-stream' };
+  if (body instanceof Uint8Array) return { payload: Buffer.from(body.buffer, body.byteOffset, body.byteLength), type: 'application/octet-stream' };
   if (typeof body === 'string') return { payload: body, type: 'text/plain; charset=utf-8' };
   return { payload: JSON.stringify(body), type: 'application/json; charset=utf-8' };
 }

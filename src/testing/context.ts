@@ -33,8 +33,8 @@ class MemoryRequestView implements RequestView {
   readonly originalPath: string;
   readonly path: string;
   readonly mountPath: string;
-  readonly search: string;
-  readonly query: Record<string, string | string[]> = {};
+  search: string;
+  query: Record<string, string | string[]> = {};
   readonly ip: string;
   readonly protocol: string;
   readonly host: string;
@@ -46,11 +46,8 @@ class MemoryRequestView implements RequestView {
     this.originalPath = url.pathname;
     this.mountPath = o.mountPath ?? '';
     this.path = this.originalPath.startsWith(this.mountPath) ? this.originalPath.slice(this.mountPath.length) || '/' : this.originalPath;
-    this.search = url.search.replace(/^\?/, '');
-    for (const [k, v] of url.searchParams) {
-      const prev = this.query[k];
-      this.query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
+    this.search = '';
+    this.setSearch(url.search);
     this.ip = o.ip ?? '127.0.0.1';
     this.protocol = o.protocol ?? 'http';
     this.host = o.host ?? 'localhost';
@@ -66,6 +63,14 @@ class MemoryRequestView implements RequestView {
   }
   removeHeader(name: string) {
     delete this.headers[name.toLowerCase()];
+  }
+  setSearch(search: string) {
+    this.search = search.replace(/^\?/, '');
+    this.query = {};
+    for (const [k, v] of new URLSearchParams(this.search)) {
+      const prev = this.query[k];
+      this.query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
   }
 }
 

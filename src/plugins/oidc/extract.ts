@@ -112,12 +112,7 @@ export function stripClientArguments(ctx: RequestContext, from: 'query' | 'body'
     const rest = strip(url.slice(q + 1));
     return rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
   };
-  // RequestView declares search and query read-only (no plugin rewrites the query otherwise);
-  // both are plain data on the adapters' views, so they are corrected in place.
-  const view = ctx.request as { search: string; query: Record<string, unknown> };
-  view.search = strip(view.search);
-  delete view.query.client_id;
-  delete view.query.client_secret;
+  ctx.request.setSearch(strip(ctx.request.search));
   if (!req) return;
   if (req.url) req.url = stripUrl(req.url);
   if (typeof req.originalUrl === 'string') req.originalUrl = stripUrl(req.originalUrl);
