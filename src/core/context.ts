@@ -138,6 +138,8 @@ export class RequestContext {
   private locals: Map<AnyPlugin, object> | undefined = undefined;
   /** @internal whether any plugin that ran has a bodyFilter */
   hasBodyFilter = false;
+  /** @internal whether the log phase will run when the response closes */
+  logArmed = false;
 
   constructor(
     readonly request: RequestView,

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { RequestContext, type RequestView, type ResponseView } from './context';
-import { runBodyFilters, runHeaderFilters, runLog } from './pipeline';
+import { runBodyFilters, runHeaderFilters } from './pipeline';
 
 const CONTEXT = Symbol.for('tollgate.context');
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
@@ -238,11 +238,6 @@ function hookedEnd(this: Hooked, chunk?: unknown, encoding?: unknown, cb?: unkno
   return hooks.end.call(this, out.length > 0 ? out : undefined, cb);
 }
 
-function onClose(this: Hooked): void {
-  const ctx = this[HOOKS].ctx;
-  if (ctx.ran.some((p) => p.log !== undefined)) void runLog(ctx);
-}
-
 /** Installs the phase hooks on one response. */
 function hookResponse(ctx: RequestContext, res: ServerResponse): void {
   const hooked = res as Hooked;
@@ -251,7 +246,6 @@ function hookResponse(ctx: RequestContext, res: ServerResponse): void {
   res.writeHead = hookedWriteHead as ServerResponse['writeHead'];
   res.write = hookedWrite as ServerResponse['write'];
   res.end = hookedEnd as ServerResponse['end'];
-  res.on('close', onClose);
 }
 
 /** The bytes and content type of an exit body: JSON unless it is already bytes or text. */

@@ -42,6 +42,7 @@ export class Pipeline {
       if (ctx.ran.includes(plugin)) continue;
       ctx.ran.push(plugin);
       if (plugin.bodyFilter) ctx.hasBodyFilter = true;
+      if (plugin.log && !ctx.logArmed) armLog(ctx);
       if (!plugin.access) continue;
       let result: unknown;
       try {
@@ -58,6 +59,19 @@ export class Pipeline {
       }
     }
   }
+}
+
+/**
+ * Runs the log phase when Node's response closes. Armed only once a plugin with a `log` hook has
+ * run, so requests through gateways without one add no listener (in-process test contexts have no
+ * response: `runPlugin` runs the phase itself).
+ */
+function armLog(ctx: RequestContext): void {
+  ctx.logArmed = true;
+  const res = ctx.raw?.res;
+  if (!res) return;
+  if (res.destroyed || res.writableFinished) queueMicrotask(() => void runLog(ctx));
+  else res.once('close', () => void runLog(ctx));
 }
 
 /** An `access` hook threw: a tollgate error is rendered as it says, anything else as a 500. */
