@@ -264,15 +264,7 @@ export function resolveOptions(options: UpstreamProxyOptions): UpstreamProxyConf
   };
 }
 
-function resolveAuth(cc: {
-  issuer?: string;
-  tokenUrl?: string;
-  clientId: string;
-  clientSecret: string;
-  scopes?: string[];
-  tokenPostArgs?: Record<string, string>;
-  authMethod: 'client_secret_post' | 'client_secret_basic';
-}): NonNullable<UpstreamProxyConfig['auth']> {
+function resolveAuth(cc: BackendClientCredentialsOptions & Required<Pick<BackendClientCredentialsOptions, 'authMethod'>>): NonNullable<UpstreamProxyConfig['auth']> {
   const path = 'auth.clientCredentials';
   if ((cc.issuer === undefined) === (cc.tokenUrl === undefined)) {
     throw new ConfigError(`upstreamProxy: "${path}" needs exactly one of "issuer" (discovery) or "tokenUrl"`, `${path}.tokenUrl`);
