@@ -31,7 +31,7 @@ function expectUnauthorized(o: Outcome): void {
 }
 
 /** What the gateway may answer to a request with a bad credential: a 401 of its own, or Node's 400 for a header it cannot parse. */
-const ALLOWED = new Set(['tollgate 401', 'node 400']);
+const ALLOWED = new Set(['tollgate 401', 'framework 400']);
 
 describe('oidc through the full stack with hostile Authorization headers', () => {
   it(`answers ${RANDOM_HEADERS} random and hostile headers (seeded) with 401 JSON or Node's 400, never 5xx`, async () => {

@@ -79,12 +79,12 @@ export function rawRequest(method: string, target: string | Buffer, headers: [st
 
 /**
  * Who answered: `tollgate <status>` (a JSON error body the SDK rendered), `upstream <status>` (a
- * proxied answer, `Via: 1.1 tollgate`), `node <status>` (Node's HTTP parser refused the request
- * before any middleware ran), or the transport outcome.
+ * proxied answer, `Via: 1.1 tollgate`), `framework <status>` (Node's HTTP parser refused the
+ * request before any middleware ran, or Express's final handler answered), or the transport outcome.
  */
 export function answeredBy(o: Outcome): string {
   if (o.status === undefined) return o.error ?? 'none';
   if (String(o.headers.via ?? '').includes('tollgate')) return `upstream ${o.status}`;
   if (String(o.headers['content-type'] ?? '').startsWith('application/json')) return `tollgate ${o.status}`;
-  return `node ${o.status}`;
+  return `framework ${o.status}`;
 }
