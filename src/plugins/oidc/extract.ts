@@ -29,7 +29,9 @@ const single = (value: unknown): string | undefined => (typeof value === 'string
 function basic(encoded: string): Presented {
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return { kind: 'malformed', conflict: false };
+  // An empty id or secret can never authenticate (and openid-client refuses an empty secret
+  // outright): answered like any wrong credentials, without asking the IdP.
+  if (colon <= 0 || colon === decoded.length - 1) return { kind: 'malformed', conflict: false };
   return { kind: 'client', clientId: decoded.slice(0, colon), clientSecret: decoded.slice(colon + 1), from: 'header' };
 }
 

@@ -60,6 +60,16 @@ describe('oidc client_credentials (the Kong + Auth0 walkthrough)', () => {
     expect((await request(app).get('/httpbin/anything').auth('abc123', SECRET)).status).toBe(200);
   });
 
+  it('answers Basic credentials with an empty secret or id with 401, without asking the issuer', async () => {
+    const app = walkthrough(idp);
+    for (const [id, secret] of [['abc123', ''], ['', SECRET]]) {
+      const res = await request(app).get('/httpbin/anything').set('authorization', `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ message: 'Unauthorized' });
+    }
+    expect(idp.requests.token).toBe(0);
+  });
+
   it('sends exactly one token request for 20 concurrent first requests, and none for 100 cached ones', async () => {
     const app = walkthrough(idp);
     const first = await Promise.all(Array.from({ length: 20 }, () => request(app).get('/httpbin/anything').auth('abc123', SECRET)));
