@@ -58,7 +58,7 @@ async function fail(total: number): Promise<{ kind: Kind; o: Outcome }[]> {
   const worker = async () => {
     for (let i = next++; i < total; i = next++) {
       const kind = KINDS[i % KINDS.length]!;
-      out.push({ kind, o: await send(undefined, `${gateway.url}/${kind}/get?i=${i}`, { agent, timeoutMs: 10_000 }) });
+      out.push({ kind, o: await send(journal, `${gateway.url}/${kind}/get?i=${i}`, { agent, timeoutMs: 10_000 }) });
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));

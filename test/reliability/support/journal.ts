@@ -42,6 +42,8 @@ export function readJournals(): JournalFile[] {
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as JournalFile);
 }
 
+const VOLATILE = /^(date|age|retry-after|keep-alive|x-tollgate-\w+-latency|ratelimit-\w+|x-ratelimit-[\w-]+)$/i;
+
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
 
 const stringify = (value: unknown): string => {
@@ -54,25 +56,38 @@ const stringify = (value: unknown): string => {
   }
 };
 
-/** The journal of one test file. */
+/** The journal of one test file. Identical entries are kept once (a soak repeats the same 401 thousands of times). */
 export class Journal {
-  readonly logs: Entry[] = [];
-  readonly responses: Entry[] = [];
+  private readonly logEntries = new Map<string, Entry>();
+  private readonly responseEntries = new Map<string, Entry>();
   readonly secrets = new Set<string>();
   readonly tokens = new Set<string>();
   readonly figures: Record<string, unknown> = {};
 
   constructor(readonly name: string) {}
 
+  get logs(): Entry[] {
+    return [...this.logEntries.values()];
+  }
+
+  get responses(): Entry[] {
+    return [...this.responseEntries.values()];
+  }
+
   /** Records a tollgate log line or console output. */
   log(source: string, ...parts: unknown[]): void {
-    this.logs.push({ source, text: parts.map(stringify).join(' ') });
+    const entry = { source, text: parts.map(stringify).join(' ') };
+    this.logEntries.set(`${source}\0${entry.text}`, entry);
   }
 
   /** Records a response when it is an error (status 400 and up, or none at all). */
-  response(status: number | undefined, head: unknown, body: Buffer | string): void {
+  response(status: number | undefined, head: { headers: Record<string, unknown>; error?: string }, body: Buffer | string): void {
     if (status !== undefined && status < 400) return;
-    this.responses.push({ source: `HTTP ${status ?? 'none'}`, text: `${stringify(head)}\n${body.toString()}` });
+    // Headers whose value is a clock or a counter (digits only, never a secret) are left out, so
+    // that identical answers are kept once.
+    const headers = Object.fromEntries(Object.entries(head.headers).filter(([name]) => !VOLATILE.test(name)));
+    const text = `${stringify({ ...head, headers })}\n${body.toString()}`;
+    this.responseEntries.set(`${status}\0${text}`, { source: `HTTP ${status ?? 'none'}`, text });
   }
 
   /** Client secrets this file used: none may appear in any log or error response. */

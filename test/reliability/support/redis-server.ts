@@ -28,7 +28,9 @@ export function redisCommand(port: number, line: string, waitForReply = true): P
 
 async function pings(port: number): Promise<boolean> {
   try {
-    return (await Promise.race([redisCommand(port, 'PING'), sleep(500).then(() => '')])) === '+PONG';
+    const reply = await Promise.race([redisCommand(port, 'PING'), sleep(500).then(() => '')]);
+    // A server with requirepass answers NOAUTH: it is up.
+    return reply === '+PONG' || reply.startsWith('-NOAUTH');
   } catch {
     return false;
   }
@@ -37,10 +39,14 @@ async function pings(port: number): Promise<boolean> {
 /** A redis-server this suite started; no persistence, so a restart starts empty. */
 export class OwnRedis {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
 
-  static async create(): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort());
+  /** Starts a server; `extraArgs` are more redis-server options (`['--requirepass', 'x']`). */
+  static async create(extraArgs: string[] = []): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort(), extraArgs);
     await redis.start();
     return redis;
   }
@@ -51,7 +57,7 @@ export class OwnRedis {
 
   /** Starts (or starts again) the server on the same port and waits until it answers PING. */
   async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--enable-debug-command', 'local'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--enable-debug-command', 'local', ...this.extraArgs];
     this.child = spawn('redis-server', args, { stdio: 'ignore' });
     const deadline = Date.now() + 5_000;
     while (!(await pings(this.port))) {
