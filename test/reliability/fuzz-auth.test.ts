@@ -107,7 +107,7 @@ describe('oidc through the full stack with hostile Authorization headers', () =>
     expect(answeredBy(ok)).toBe('upstream 200');
   });
 
-  it('answers Basic credentials that are not base64 or lack a colon with 401, without asking the IdP', async () => {
+  it('answers Basic credentials that are not base64, lack a colon or an id or a secret with 401, without asking the IdP', async () => {
     const malformed = [
       'Basic !!!',
       'Basic ====',
@@ -119,6 +119,7 @@ describe('oidc through the full stack with hostile Authorization headers', () =>
       'Basic',
       `Basic ${stack.client.basic.slice(6)}!`,
       `Basic ${Buffer.from(stack.client.id).toString('base64')}`, // the id alone
+      `Basic ${Buffer.from(`${stack.client.id}:`).toString('base64')}`, // an empty secret (answered 500 before 01dab4c)
       `Basic ${'A'.repeat(12_000)}`,
     ];
     const before = stack.idp.requests.token;
@@ -152,13 +153,5 @@ describe('oidc through the full stack with hostile Authorization headers', () =>
     expect(stack.gateway.alive).toBe(true);
     expect(stack.gateway.logs.filter((l) => l.level === 'error')).toEqual([]);
     expect(stack.gateway.other).toEqual([]);
-  });
-
-  // Kept last and on its own: it fails (500) until the bug it found is fixed, and its error log
-  // must not hide the other cases' "no error logged" check.
-  it('answers Basic credentials with an empty secret ("id:") with 401 like any wrong secret, not 500', async () => {
-    const o = await send(`Basic ${Buffer.from(`${stack.client.id}:`).toString('base64')}`);
-    expectUnauthorized(o);
-    expect(stack.gateway.logs.filter((l) => l.level === 'error')).toEqual([]);
   });
 });
