@@ -31,6 +31,7 @@ export function json(outcome: Outcome): unknown {
   }
 }
 
+/** Options of {@link send}. */
 export interface SendOptions {
   method?: string;
   headers?: OutgoingHttpHeaders;

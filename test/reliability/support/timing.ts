@@ -1,9 +1,10 @@
 /**
- * Small helpers for time and ports: sleeping, polling until a condition holds, timing a call,
- * a free loopback port, and the UTC-aligned rate-limit windows.
+ * Small helpers for time and ports: sleeping, polling until a condition holds, a free loopback
+ * port, the UTC-aligned rate-limit windows, and quantiles.
  */
 import net from 'node:net';
 
+/** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined, or throws after `timeoutMs`. */
@@ -15,13 +16,6 @@ export async function until<T>(check: () => T | undefined | Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms`);
     await sleep(everyMs);
   }
-}
-
-/** Runs `fn` and returns its result with the milliseconds it took. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: Math.round(performance.now() - started) };
 }
 
 /** A TCP port nothing listens on right now. */
