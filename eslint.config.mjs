@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'docs/api/', '.bench-tmp/', 'test/pack/fixture/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'docs/api/', '.bench-tmp/', '.doccheck/', 'test/pack/fixture/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

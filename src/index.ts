@@ -2,6 +2,9 @@
  * tollgate: API-gateway policies as Express and Koa middleware.
  *
  * Mount with `gateway(...)` from `tollgate/express` or `tollgate/koa`; test with `tollgate/testing`.
+ *
+ * @packageDocumentation
+ * @module tollgate
  */
 export { definePlugin } from './core/plugin';
 export type { Plugin, AnyPlugin, PluginDefinition } from './core/plugin';
@@ -34,9 +37,11 @@ export {
 export type { TollgateErrorOptions, RenderedError } from './core/errors';
 export { setLogger } from './core/logger';
 export type { Logger } from './core/logger';
+export type { RedisOptions, RedisConfig } from './stores/redis';
 // Plugins (each line added by the plugin's issue):
 export { oidc } from './plugins/oidc';
 export type { OidcOptions, OidcConfig, OidcPlugin, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions } from './plugins/oidc';
 export { rateLimit, type RateLimitPlugin, type RateLimitOptions, type RateLimitConfig, type LimitBy, type HeaderStyle } from './plugins/rate-limit';
+export type { WindowName } from './plugins/rate-limit/windows';
 export { proxyCache, proxyCacheAdmin, type ProxyCachePlugin, type ProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheAdminOptions, type CacheStatus, type CacheableMethod } from './plugins/proxy-cache';
 export { upstreamProxy, type UpstreamProxyPlugin, type UpstreamProxyOptions, type UpstreamProxyConfig, type TargetHealth, type TargetConfig, type HealthchecksOptions, type PassiveUnhealthyOptions, type KeepaliveOptions, type BackendClientCredentialsOptions } from './plugins/upstream-proxy';

@@ -10,6 +10,9 @@
  * const app = express();
  * app.use('/api', gateway(rateLimit({ minute: 100 })));
  * ```
+ *
+ * @packageDocumentation
+ * @module tollgate/express
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { RequestContext } from '../core/context';

@@ -10,6 +10,9 @@
  * const app = new Koa();
  * app.use(gateway(rateLimit({ minute: 100 })));
  * ```
+ *
+ * @packageDocumentation
+ * @module tollgate/koa
  */
 import type { Context, Middleware, Next } from 'koa';
 import type { ServerResponse } from 'node:http';

@@ -7,6 +7,9 @@
  * - {@link openidRegistrar}: any provider with an RFC 7591 registration endpoint.
  *
  * @see https://docs.konghq.com/konnect/dev-portal/applications/dynamic-client-registration/
+ *
+ * @packageDocumentation
+ * @module tollgate/dcr
  */
 export { auth0Registrar } from './auth0-registrar';
 export type { Auth0Registrar, Auth0RegistrarOptions, Auth0RegistrarConfig } from './auth0-registrar';

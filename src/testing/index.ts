@@ -1,5 +1,8 @@
 /**
  * `tollgate/testing`: what our own tests use, published so users test their policies in-process.
+ *
+ * @packageDocumentation
+ * @module tollgate/testing
  */
 export { createTestContext, runPlugin } from './context';
 export type { TestRequestOptions, TestResult, TestUpstreamResponse } from './context';

@@ -7,9 +7,9 @@ import { definePlugin } from 'tollgate';
 import { gateway as expressGateway, getContext } from 'tollgate/express';
 import { gateway as koaGateway } from 'tollgate/koa';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// 
 const express4 = require('express4') as typeof import('express');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// 
 const Koa2 = require('koa2') as typeof import('koa');
 
 const stamp = definePlugin({
