@@ -85,6 +85,9 @@ export class RedisConnection {
         maxRetriesPerRequest: 0,
         commandTimeout: config.commandTimeout,
         connectTimeout: 1000,
+        // How long disconnect() waits for a socket's 'close' before destroying it. ioredis's 2 s
+        // default kept a process alive after close() when the socket had already died (Redis down).
+        disconnectTimeout: 200,
         // Reconnect forever, but never faster than every 100 ms nor slower than every 2 s.
         retryStrategy: (times) => Math.min(100 * times, 2000),
         lazyConnect: false,

@@ -91,9 +91,9 @@ afterAll(async () => {
   await front.close();
   await idp.close();
   await redisServer.kill();
-  // ioredis's disconnect() of a client that is between reconnect attempts arms a 2 s timer
-  // (disconnectTimeout) that nothing clears; let it run out so jest exits cleanly.
-  await new Promise((r) => setTimeout(r, 2_100));
+  // ioredis's disconnect() of a client between reconnect attempts arms a timer (disconnectTimeout,
+  // 200 ms in tollgate's clients) that nothing clears; let it run out so jest exits cleanly.
+  await new Promise((r) => setTimeout(r, 300));
 });
 
 /** Every form a secret could be logged in: as it is, URL-encoded, base64. */
