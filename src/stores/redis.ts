@@ -117,9 +117,16 @@ export class RedisConnection {
     getLogger().info(`${this.owner}: Redis is available again`);
   }
 
-  /** Closes the client if tollgate created it. */
+  /** Closes the client if tollgate created it; resolves once its socket is gone. */
   async close(): Promise<void> {
-    if (!this.owned) return;
-    this.client.disconnect();
+    if (!this.owned || this.client.status === 'end') return;
+    const client = this.client;
+    await new Promise<void>((resolve) => {
+      client.once('end', () => resolve());
+      client.disconnect();
+      // A client between reconnect attempts never emits 'end'; its socket is destroyed after
+      // disconnectTimeout (200 ms), so waiting a little longer leaves nothing behind.
+      setTimeout(resolve, 250).unref();
+    });
   }
 }
