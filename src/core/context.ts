@@ -140,6 +140,8 @@ export class RequestContext {
   hasBodyFilter = false;
   /** @internal whether the log phase will run when the response closes */
   logArmed = false;
+  /** @internal whether the header phase ran */
+  headerFiltered = false;
 
   constructor(
     readonly request: RequestView,

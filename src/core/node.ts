@@ -3,10 +3,10 @@
  * run `headerFilter`, `bodyFilter` and `log` whoever writes the response (an Express route, Koa's
  * respond, the upstream proxy, a cache hit), and the writer of early exits.
  *
- * Patching the instance's `writeHead`/`write`/`end` is how compression and on-headers do it: it is
- * the one point every response in Node passes through, streamed or not.
+ * `writeHead`/`write`/`end` are the one point every response in Node passes through, streamed or
+ * not; tollgate wraps them (see `installHooks` for where and why).
  */
-import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import { RequestContext, type RequestView, type ResponseView } from './context';
 import { runBodyFilters, runHeaderFilters } from './pipeline';
 
@@ -149,8 +149,9 @@ export function attachContext<O>(
     return existing;
   }
   const ctx = new RequestContext(new NodeRequestView(req, origin, facts, path, mountPath, originalUrl), new NodeResponseView(res), { req, res });
+  // The response hooks find the context through res.req: one property on one Node object.
+  installHooks();
   (req as WithContext)[CONTEXT] = ctx;
-  hookResponse(ctx, res);
   return ctx;
 }
 
@@ -185,68 +186,74 @@ type Write = (this: ServerResponse, ...args: unknown[]) => boolean;
 type End = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 type WriteHead = (this: ServerResponse, status: number, reason?: string, headers?: unknown) => ServerResponse;
 
-/** What one hooked response remembers: its context and the methods the hooks wrap. */
-interface Hooks {
-  readonly ctx: RequestContext;
-  filtered: boolean;
-  readonly writeHead: WriteHead;
-  readonly write: Write;
-  readonly end: End;
+/** The context of the request a response answers (Node sets `res.req`), if a gateway ran on it. */
+const contextOfResponse = (res: ServerResponse): RequestContext | undefined => (res.req as WithContext | undefined)?.[CONTEXT];
+
+function headerPhase(ctx: RequestContext): void {
+  if (ctx.headerFiltered) return;
+  ctx.headerFiltered = true;
+  runHeaderFilters(ctx);
 }
 
-const HOOKS = Symbol('tollgate.hooks');
-type Hooked = ServerResponse & { [HOOKS]: Hooks };
+/**
+ * Marks the prototype once per process, not per module instance: jest loads a module once per
+ * test file, and an app may hold two copies of tollgate; wrapping twice would run the body phase
+ * twice. The first copy's wrappers serve every copy's contexts (they only read `ctx`).
+ */
+const INSTALLED = Symbol.for('tollgate.response-hooks');
 
-function headerPhase(hooks: Hooks): void {
-  if (hooks.filtered) return;
-  hooks.filtered = true;
-  runHeaderFilters(hooks.ctx);
-}
+/**
+ * Wraps `writeHead`, `write` and `end` of `http.ServerResponse.prototype`, once per process, the
+ * first time a gateway handles a request.
+ *
+ * Why the prototype and not each response, as on-headers and compression do: a CPU profile of the
+ * benchmark put assigning three methods to every response at ~4% of all the time a request took
+ * (it reshapes an object that Node's http code then reads on every write). A response no gateway
+ * touched pays two property reads in each wrapper. Libraries that wrap a response's methods per
+ * instance still end up calling these, so their wrappers and ours compose.
+ */
+function installHooks(): void {
+  const proto = ServerResponse.prototype as ServerResponse & { [INSTALLED]?: true };
+  if (proto[INSTALLED]) return;
+  proto[INSTALLED] = true;
+  const writeHead = proto.writeHead as WriteHead;
+  const write = proto.write as Write;
+  const end = proto.end as End;
 
-// The wrappers are shared by every response (one state object per response instead of a closure
-// per method): this code runs on every request, and allocations here show up as GC time.
-function hookedWriteHead(this: Hooked, status: number, reason?: unknown, headers?: unknown): ServerResponse {
-  const hooks = this[HOOKS];
-  if (typeof reason !== 'string') {
-    headers = reason;
-    reason = undefined;
-  }
-  if (!hooks.filtered) {
+  proto.writeHead = function hookedWriteHead(this: ServerResponse, status: number, reason?: unknown, headers?: unknown): ServerResponse {
+    const ctx = contextOfResponse(this);
+    if (ctx === undefined || ctx.headerFiltered) return writeHead.call(this, status, reason as string | undefined, headers);
+    if (typeof reason !== 'string') {
+      headers = reason;
+      reason = undefined;
+    }
+    // Headers passed here are applied first, so headerFilter sees (and may change) all of them.
     applyHeaders(this, headers as OutgoingHttpHeaders | undefined);
-    headers = undefined;
     this.statusCode = status;
-    headerPhase(hooks);
-  }
-  return hooks.writeHead.call(this, this.statusCode, (reason as string | undefined) ?? (this.statusMessage || undefined), headers);
+    headerPhase(ctx);
+    return writeHead.call(this, this.statusCode, (reason as string | undefined) ?? (this.statusMessage || undefined));
+  } as ServerResponse['writeHead'];
+
+  proto.write = function hookedWrite(this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    const ctx = contextOfResponse(this);
+    if (ctx === undefined || !ctx.hasBodyFilter || chunk === undefined || chunk === null) return write.call(this, chunk, encoding, cb);
+    // Node would send the head inside write(): run the header phase before the body phase.
+    if (!this.headersSent) headerPhase(ctx);
+    const out = runBodyFilters(ctx, toBuffer(chunk, encoding), false);
+    return write.call(this, out, typeof encoding === 'function' ? encoding : cb);
+  } as ServerResponse['write'];
+
+  proto.end = function hookedEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
+    const ctx = contextOfResponse(this);
+    if (ctx === undefined || !ctx.hasBodyFilter || this.writableEnded) return end.call(this, chunk, encoding, cb);
+    if (typeof chunk === 'function') [cb, chunk] = [chunk, undefined];
+    if (typeof encoding === 'function') [cb, encoding] = [encoding, undefined];
+    if (!this.headersSent) headerPhase(ctx);
+    const out = runBodyFilters(ctx, chunk === undefined || chunk === null ? Buffer.alloc(0) : toBuffer(chunk, encoding), true);
+    return end.call(this, out.length > 0 ? out : undefined, cb);
+  } as ServerResponse['end'];
 }
 
-function hookedWrite(this: Hooked, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-  const hooks = this[HOOKS];
-  if (!hooks.ctx.hasBodyFilter || chunk === undefined || chunk === null) return hooks.write.call(this, chunk, encoding, cb);
-  if (!this.headersSent) headerPhase(hooks);
-  const out = runBodyFilters(hooks.ctx, toBuffer(chunk, encoding), false);
-  return hooks.write.call(this, out, typeof encoding === 'function' ? encoding : cb);
-}
-
-function hookedEnd(this: Hooked, chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
-  const hooks = this[HOOKS];
-  if (!hooks.ctx.hasBodyFilter || this.writableEnded) return hooks.end.call(this, chunk, encoding, cb);
-  if (typeof chunk === 'function') [cb, chunk] = [chunk, undefined];
-  if (typeof encoding === 'function') [cb, encoding] = [encoding, undefined];
-  if (!this.headersSent) headerPhase(hooks);
-  const out = runBodyFilters(hooks.ctx, chunk === undefined || chunk === null ? Buffer.alloc(0) : toBuffer(chunk, encoding), true);
-  return hooks.end.call(this, out.length > 0 ? out : undefined, cb);
-}
-
-/** Installs the phase hooks on one response. */
-function hookResponse(ctx: RequestContext, res: ServerResponse): void {
-  const hooked = res as Hooked;
-  // The methods as they are now: Node's own, or another library's wrappers (compression, on-headers).
-  hooked[HOOKS] = { ctx, filtered: false, writeHead: res.writeHead as WriteHead, write: res.write as Write, end: res.end as End };
-  res.writeHead = hookedWriteHead as ServerResponse['writeHead'];
-  res.write = hookedWrite as ServerResponse['write'];
-  res.end = hookedEnd as ServerResponse['end'];
-}
 
 /** The bytes and content type of an exit body: JSON unless it is already bytes or text. */
 export function serializeBody(body: unknown): { payload: Buffer | string; type: string } | undefined {
