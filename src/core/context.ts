@@ -114,6 +114,9 @@ export interface RawExchange {
   readonly res: ServerResponse;
 }
 
+/** Where a request's context is kept on Node's request (global, so every tollgate copy finds it). */
+export const CONTEXT = Symbol.for('tollgate.context');
+
 /** The one object per request that every plugin and the app share. */
 export class RequestContext {
   /** Typed state shared by plugins (see {@link SharedState}). */
@@ -136,6 +139,8 @@ export class RequestContext {
   readonly ran: AnyPlugin[] = [];
   /** @internal private per-request state, one object per plugin instance (made on first use) */
   private locals: Map<AnyPlugin, object> | undefined = undefined;
+  /** @internal whether any plugin that ran has a headerFilter */
+  hasHeaderFilter = false;
   /** @internal whether any plugin that ran has a bodyFilter */
   hasBodyFilter = false;
   /** @internal whether the log phase will run when the response closes */

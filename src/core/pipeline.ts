@@ -1,7 +1,8 @@
 /**
  * The pipeline: plugins sorted by priority, and the four phases run over a request context.
  */
-import type { RequestContext } from './context';
+import type { ServerResponse } from 'node:http';
+import { CONTEXT, type RequestContext } from './context';
 import { ConfigError, InternalError, TollgateError } from './errors';
 import { describeError, getLogger } from './logger';
 import type { AnyPlugin } from './plugin';
@@ -41,6 +42,7 @@ export class Pipeline {
       // The same plugin instance mounted by two gateways on one request runs once.
       if (ctx.ran.includes(plugin)) continue;
       ctx.ran.push(plugin);
+      if (plugin.headerFilter) ctx.hasHeaderFilter = true;
       if (plugin.bodyFilter) ctx.hasBodyFilter = true;
       if (plugin.log && !ctx.logArmed) armLog(ctx);
       if (!plugin.access) continue;
@@ -71,7 +73,13 @@ function armLog(ctx: RequestContext): void {
   const res = ctx.raw?.res;
   if (!res) return;
   if (res.destroyed || res.writableFinished) queueMicrotask(() => void runLog(ctx));
-  else res.once('close', () => void runLog(ctx));
+  else res.on('close', logOnClose);
+}
+
+/** One listener for every response ('close' fires once), finding its context through res.req. */
+function logOnClose(this: ServerResponse): void {
+  const ctx = (this.req as { [CONTEXT]?: RequestContext } | undefined)?.[CONTEXT];
+  if (ctx) void runLog(ctx);
 }
 
 /** An `access` hook threw: a tollgate error is rendered as it says, anything else as a 500. */
