@@ -3,8 +3,10 @@
  * (local or Redis), the cache hit path, the upstream proxy, and the full walkthrough stack.
  */
 import express from 'express';
-import { oidc, proxyCache, rateLimit, upstreamProxy } from 'tollgate';
-import { gateway } from 'tollgate/express';
+// The compiled package, as users run it (npm run bench builds it first): sources run through tsx
+// carry its transform's helpers (a __name call per closure) that no user pays.
+import { oidc, proxyCache, rateLimit, upstreamProxy } from '../../dist/index.js';
+import { gateway } from '../../dist/adapters/express.js';
 import { env, handler, listen } from '../serve';
 
 const bearer = () => oidc({ issuer: env.issuerUrl, audience: env.audience, allowInsecureIssuer: true });
