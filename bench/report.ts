@@ -28,6 +28,7 @@ export interface Figure {
 interface Report {
   machine: string;
   duration: number;
+  rounds: number;
   connections: number;
   measurements: Measurement[];
   comparisons: Comparison[];
@@ -84,9 +85,11 @@ export function writeReport(r: Report): void {
   const doc = `# Benchmarks
 
 Measured by \`npm run bench\` (bench/run.ts): every stack runs as its own process on loopback and
-is driven by autocannon from the harness process, ${r.connections} connections, ${r.duration} s
-per stack after a 2 s warm-up. Absolute figures drift on a shared machine; the ratios, measured in
-one run, are what to compare. Rerun it on your machine: \`npm run bench\`.
+is driven by autocannon from the harness process with ${r.connections} connections. After a 2 s
+warm-up of each, the harness goes round all the stacks ${r.rounds} times, ${r.duration} s each, and
+a stack's figure is its median round — so drift on a shared machine touches every stack alike.
+Absolute figures drift; the ratios, measured in one run, are what to compare. Rerun it on your
+machine: \`npm run bench\`.
 
 Machine: ${r.machine}.
 

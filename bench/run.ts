@@ -3,7 +3,8 @@
  * from this process, and prints requests per second, p50/p99 latency, errors, non-2xx counts and
  * tollgate/peer ratios, all measured in one run. Writes docs/benchmarks.md and docs/benchmarks.svg.
  *
- * Environment: BENCH_DURATION (seconds per stack, default 8), BENCH_CONNECTIONS (default 32),
+ * Environment: BENCH_DURATION (seconds per stack and round, default 4), BENCH_ROUNDS (default 3),
+ * BENCH_CONNECTIONS (default 32),
  * BENCH_ONLY (comma-separated stack ids), BENCH_NO_WRITE=1 (print only).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +16,8 @@ import { writeReport, type Comparison, type Measurement } from './report';
 import { STACKS, COMPARISONS, type Stack } from './catalog';
 import { extraFigures } from './figures';
 
-const duration = Number(process.env.BENCH_DURATION ?? 8);
+const duration = Number(process.env.BENCH_DURATION ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const tsx = join(__dirname, '../node_modules/tsx/dist/cli.mjs');
@@ -49,7 +51,14 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function measure(stack: Stack, env: Record<string, string>, token: string): Promise<Measurement> {
+interface Running {
+  stack: Stack;
+  child: ChildProcess;
+  options: autocannon.Options;
+  rounds: autocannon.Result[];
+}
+
+async function launch(stack: Stack, env: Record<string, string>, token: string): Promise<Running> {
   const { child, line } = await start(join(__dirname, 'stacks', `${stack.file}.ts`), { ...env, ...(stack.env ?? {}) }, /^READY \d+$/);
   const port = Number(line.split(' ')[1]);
   const headers: Record<string, string> = stack.auth ? { authorization: `Bearer ${token}` } : {};
@@ -59,41 +68,57 @@ async function measure(stack: Stack, env: Record<string, string>, token: string)
     connections,
     headers,
     ...(stack.distinctPaths ? { requests: [{ setupRequest: (req: { path: string }) => ({ ...req, path: `${stack.path}?miss=${counter++}` }) }] } : {}),
+  } as autocannon.Options;
+  return { stack, child, options, rounds: [] };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function summarise(r: Running): Measurement {
+  // The median round by throughput stands for the stack: one noisy round cannot move a ratio.
+  const byRps = [...r.rounds].sort((a, b) => a.requests.average - b.requests.average);
+  const mid = byRps[Math.floor((byRps.length - 1) / 2)]!;
+  return {
+    id: r.stack.id,
+    label: r.stack.label,
+    rps: median(r.rounds.map((x) => x.requests.average)),
+    p50: mid.latency.p50,
+    p99: mid.latency.p99,
+    errors: r.rounds.reduce((n, x) => n + x.errors + x.timeouts, 0),
+    non2xx: r.rounds.reduce((n, x) => n + x.non2xx, 0),
+    requests: r.rounds.reduce((n, x) => n + x.requests.total, 0),
   };
-  try {
-    // Warm-up: JIT, caches, connection pools. Then the measured run.
-    await autocannon({ ...options, duration: 2 } as autocannon.Options);
-    const r = await autocannon({ ...options, duration } as autocannon.Options);
-    return {
-      id: stack.id,
-      label: stack.label,
-      rps: r.requests.average,
-      p50: r.latency.p50,
-      p99: r.latency.p99,
-      errors: r.errors + r.timeouts,
-      non2xx: r.non2xx,
-      requests: r.requests.total,
-    };
-  } finally {
-    await stop(child);
-  }
 }
 
 async function main() {
   const fixtures = await start(join(__dirname, 'fixtures.ts'), {}, /^\{/);
   const f = JSON.parse(fixtures.line) as { upstreamUrl: string; issuerUrl: string; audience: string; token: string };
   const env = { UPSTREAM_URL: f.upstreamUrl, ISSUER_URL: f.issuerUrl, AUDIENCE: f.audience };
+  const running: Running[] = [];
   const results = new Map<string, Measurement>();
   try {
+    // Every stack runs at once (idle while another is measured), and the measurement goes round
+    // the stacks `rounds` times: drift of a shared machine then touches every stack alike instead
+    // of favouring whichever ran first.
     for (const stack of STACKS) {
       if (only && !only.includes(stack.id)) continue;
-      process.stderr.write(`bench: ${stack.label} … `);
-      const m = await measure(stack, env, f.token);
-      results.set(stack.id, m);
-      process.stderr.write(`${Math.round(m.rps)} req/s, p99 ${m.p99} ms, non-2xx ${m.non2xx}, errors ${m.errors}\n`);
+      const r = await launch(stack, env, f.token);
+      await autocannon({ ...r.options, duration: 2 }); // warm-up: JIT, caches, connection pools
+      running.push(r);
     }
+    for (let round = 1; round <= rounds; round++) {
+      for (const r of running) {
+        r.rounds.push(await autocannon({ ...r.options, duration }));
+        const last = r.rounds[r.rounds.length - 1]!;
+        process.stderr.write(`bench: round ${round}/${rounds} ${r.stack.label}: ${Math.round(last.requests.average)} req/s, p99 ${last.latency.p99} ms, non-2xx ${last.non2xx}, errors ${last.errors}\n`);
+      }
+    }
+    for (const r of running) results.set(r.stack.id, summarise(r));
   } finally {
-    await stop(fixtures.child);
+    await Promise.all([...running.map((r) => stop(r.child)), stop(fixtures.child)]);
   }
   const comparisons: Comparison[] = COMPARISONS.filter((c) => results.has(c.ours) && results.has(c.peer)).map((c) => ({
     ...c,
@@ -101,7 +126,7 @@ async function main() {
   }));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const figures = only ? [] : await extraFigures();
-  writeReport({ machine, duration, connections, measurements: [...results.values()], comparisons, figures, write: process.env.BENCH_NO_WRITE !== '1' });
+  writeReport({ machine, duration, rounds, connections, measurements: [...results.values()], comparisons, figures, write: process.env.BENCH_NO_WRITE !== '1' });
 }
 
 main().catch((err: unknown) => {

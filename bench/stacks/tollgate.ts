@@ -5,9 +5,13 @@
 import express from 'express';
 // The compiled package, as users run it (npm run bench builds it first): sources run through tsx
 // carry its transform's helpers (a __name call per closure) that no user pays.
-import { oidc, proxyCache, rateLimit, upstreamProxy } from '../../dist/index.js';
-import { gateway } from '../../dist/adapters/express.js';
+import type * as Tollgate from 'tollgate';
+import type * as TollgateExpress from 'tollgate/express';
 import { env, handler, listen } from '../serve';
+
+// Typed from the sources, loaded from dist/ (so type-checking needs no build).
+const { oidc, proxyCache, rateLimit, upstreamProxy } = require('../../dist/index.js') as typeof Tollgate;
+const { gateway } = require('../../dist/adapters/express.js') as typeof TollgateExpress;
 
 const bearer = () => oidc({ issuer: env.issuerUrl, audience: env.audience, allowInsecureIssuer: true });
 const limit = (policy: 'local' | 'redis') =>
