@@ -281,12 +281,21 @@ export function writeExit(ctx: RequestContext, res: ServerResponse): void {
   }
   // One header object for writeHead: Node's fast path when nothing was set with setHeader before
   // (a cache hit replays a dozen stored headers; a setHeader each showed in the profile).
+  // Names keep the case they were given in (clients see `X-Cache-Status`, as Kong sends it).
   const headers: OutgoingHttpHeaders = {};
-  if (exit.headers) for (const name in exit.headers) headers[name.toLowerCase()] = exit.headers[name];
+  let hasType = false;
+  if (exit.headers) {
+    for (const name in exit.headers) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-length' || lower === 'x-tollgate-response-latency') continue;
+      if (lower === 'content-type') hasType = true;
+      headers[name] = exit.headers[name];
+    }
+  }
   const body = serializeBody(exit.body);
-  if (body && headers['content-type'] === undefined && !res.hasHeader('content-type')) headers['content-type'] = body.type;
-  headers['content-length'] = body ? Buffer.byteLength(body.payload) : 0;
-  headers['x-tollgate-response-latency'] = String(elapsed(ctx));
+  if (body && !hasType && !res.hasHeader('content-type')) headers['Content-Type'] = body.type;
+  headers['Content-Length'] = body ? Buffer.byteLength(body.payload) : 0;
+  headers['X-Tollgate-Response-Latency'] = String(elapsed(ctx));
   res.writeHead(exit.status, headers);
   res.end(ctx.request.method === 'HEAD' || !body ? undefined : body.payload);
 }
