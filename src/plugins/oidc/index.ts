@@ -6,7 +6,7 @@
  * @see https://developer.konghq.com/plugins/openid-connect/
  * @see docs/plugins/oidc.md
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { RequestContext } from '../../core/context';
 import { TollgateError } from '../../core/errors';
@@ -35,7 +35,8 @@ export interface OidcPlugin extends Plugin<OidcConfig> {
   ready(): Promise<void>;
 }
 
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
+// crypto.hash (one-shot) is about twice as fast as createHash for a token-sized input: this is per request.
+const sha256 = (s: string): string => hash('sha256', s, 'base64url');
 
 /**
  * Why a request was refused, at debug level (KrakenD users' most common question is "why 401?").
