@@ -1,5 +1,6 @@
 import { ConfigError, definePlugin } from 'tollgate';
 import { deepFreeze, parseShape, v } from '../../src/core/config';
+import { configError } from '../support/config-error';
 
 const where = { plugin: 'rateLimit' };
 const shape = {
@@ -13,15 +14,7 @@ const shape = {
   flag: v.optional(v.boolean()),
 };
 
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+const message = (fn: () => unknown): string => configError(fn).message;
 
 describe('parseShape', () => {
   it('fills defaults and keeps given values', () => {

@@ -6,13 +6,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /** A loopback port that refuses connections (it was free a moment ago). */
-export async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort as deadPort } from '../support/ports';
 
 /** A server that accepts every connection, reads, and never writes a byte. */
 export async function blackHole(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {

@@ -1,14 +1,7 @@
 import { ConfigError, proxyCache } from 'tollgate';
+import { configError } from '../../support/config-error';
 
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+const message = (fn: () => unknown): string => configError(fn).message;
 
 describe('proxyCache options', () => {
   it("has Kong's defaults", () => {

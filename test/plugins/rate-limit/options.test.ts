@@ -1,15 +1,8 @@
 import Redis from 'ioredis';
 import { ConfigError, rateLimit, type RateLimitOptions } from 'tollgate';
+import { configError as expectConfigError } from '../../support/config-error';
 
-const configError = (options: unknown): ConfigError => {
-  try {
-    rateLimit(options as RateLimitOptions);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
+const configError = (options: unknown): ConfigError => expectConfigError(() => rateLimit(options as RateLimitOptions));
 
 describe('rateLimit options', () => {
   it('resolves Kong defaults and takes Kong\'s plugin name and priority', () => {

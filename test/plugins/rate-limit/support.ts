@@ -35,14 +35,9 @@ export function captureLogs() {
   };
 }
 
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../support/ports';
+
+export { freePort };
 
 async function pings(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,14 +1,7 @@
 import { ConfigError, upstreamProxy, type UpstreamProxyOptions } from 'tollgate';
+import { configError as expectConfigError } from '../../support/config-error';
 
-const configError = (options: unknown): ConfigError => {
-  try {
-    upstreamProxy(options as UpstreamProxyOptions).close();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
+const configError = (options: unknown): ConfigError => expectConfigError(() => upstreamProxy(options as UpstreamProxyOptions).close());
 
 describe('upstreamProxy options', () => {
   it("resolves Kong's defaults and freezes them", () => {

@@ -2,7 +2,6 @@
  * Small helpers for time and ports: sleeping, polling until a condition holds, a free loopback
  * port, the UTC-aligned rate-limit windows, and quantiles.
  */
-import net from 'node:net';
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,14 +17,7 @@ export async function until<T>(check: () => T | undefined | Promise<T | undefine
   }
 }
 
-/** A TCP port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../support/ports';
 
 /**
  * Rate-limit windows follow the UTC calendar: a test that counts within one window first waits,
