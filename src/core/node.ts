@@ -28,7 +28,8 @@ export interface FrameworkFacts<O> {
   host(origin: O): string;
 }
 
-function parseQuery(search: string): Record<string, string | string[]> {
+/** Parses a query string without `?`; repeated names become arrays. */
+export function parseQuery(search: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
   if (!search) return out;
   for (const [k, v] of new URLSearchParams(search)) {

@@ -4,7 +4,7 @@
  */
 import type { OutgoingHttpHeader } from 'node:http';
 import { RequestContext, type Consumer, type Credential, type RequestView, type ResponseView, type SharedState } from '../core/context';
-import { serializeBody } from '../core/node';
+import { parseQuery, serializeBody } from '../core/node';
 import { Pipeline, runBodyFilters, runHeaderFilters, runLog } from '../core/pipeline';
 import type { AnyPlugin } from '../core/plugin';
 
@@ -66,11 +66,7 @@ class MemoryRequestView implements RequestView {
   }
   setSearch(search: string) {
     this.search = search.replace(/^\?/, '');
-    this.query = {};
-    for (const [k, v] of new URLSearchParams(this.search)) {
-      const prev = this.query[k];
-      this.query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
+    this.query = parseQuery(this.search);
   }
 }
 
