@@ -143,8 +143,12 @@ export class RequestContext {
   hasHeaderFilter = false;
   /** @internal whether any plugin that ran has a bodyFilter */
   hasBodyFilter = false;
+  /** @internal whether any plugin that ran has a log hook */
+  hasLog = false;
   /** @internal whether the log phase will run when the response closes */
   logArmed = false;
+  /** @internal plugins that have nothing left to do in the later phases of this request (see `settle`) */
+  settled: AnyPlugin[] | undefined = undefined;
   /** @internal whether the header phase ran */
   headerFiltered = false;
 

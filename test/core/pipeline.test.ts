@@ -1,6 +1,6 @@
-import { ConfigError, definePlugin } from 'tollgate';
+import { ConfigError, definePlugin, type AnyPlugin } from 'tollgate';
 import { createTestContext, runPlugin } from 'tollgate/testing';
-import { Pipeline } from '../../src/core/pipeline';
+import { Pipeline, settle } from '../../src/core/pipeline';
 
 const named = (name: string, priority: number, calls: string[]) =>
   definePlugin({ name, priority, access: () => void calls.push(name) });
@@ -64,5 +64,39 @@ describe('Pipeline', () => {
       ['one', 1],
       ['two', 1],
     ]);
+  });
+
+  describe('settle', () => {
+    const phases = (name: string, priority: number, seen: string[], settles: boolean) => {
+      const plugin: AnyPlugin = definePlugin({
+        name,
+        priority,
+        access(ctx): void {
+          if (settles) settle(ctx, plugin);
+        },
+        headerFilter: () => void seen.push(`${name} header`),
+        bodyFilter: () => void seen.push(`${name} body`),
+        log: () => void seen.push(`${name} log`),
+      });
+      return plugin;
+    };
+
+    it("skips the later phases of the plugin that settled, and only that plugin's", async () => {
+      const seen: string[] = [];
+      const result = await runPlugin([phases('settled', 2, seen, true), phases('busy', 1, seen, false)], createTestContext(), { body: 'x' });
+      expect(seen).toEqual(['busy header', 'busy body', 'busy log']);
+      expect(result.ctx.hasHeaderFilter).toBe(true);
+      expect(result.ctx.hasBodyFilter).toBe(true);
+      expect(result.ctx.hasLog).toBe(true);
+    });
+
+    it('leaves no phase to run when every plugin that ran settled', async () => {
+      const seen: string[] = [];
+      const result = await runPlugin([phases('a', 2, seen, true), phases('b', 1, seen, true)], createTestContext(), { body: 'x' });
+      expect(seen).toEqual([]);
+      expect(result.ctx.hasHeaderFilter).toBe(false);
+      expect(result.ctx.hasBodyFilter).toBe(false);
+      expect(result.ctx.hasLog).toBe(false);
+    });
   });
 });

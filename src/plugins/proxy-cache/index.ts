@@ -10,6 +10,7 @@
  */
 import type { OutgoingHttpHeader } from 'node:http';
 import type { RequestContext } from '../../core/context';
+import { settle } from '../../core/pipeline';
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { MemoryResponseStore } from '../../stores/memory-response-store';
 import { RedisResponseStore } from '../../stores/redis-response-store';
@@ -115,6 +116,8 @@ export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
     if (show.xCacheKey) headers['X-Cache-Key'] = local.key!;
     if (show.age) headers['Age'] = String(Math.floor(ageOf(entry, Date.now())));
     ctx.exit(entry.status, entry.body, headers);
+    // Nothing to capture or release: the response is written without this plugin's later phases.
+    settle(ctx, self);
   };
 
   const usable = (entry: CachedResponse | undefined, ctx: RequestContext, d: RequestDirectives | undefined): entry is CachedResponse =>
@@ -252,10 +255,12 @@ export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
     },
   });
 
-  return Object.freeze({
+  // The instance gateways hold (and `settle` is told about) is this one, not `plugin`.
+  const self: ProxyCachePlugin = Object.freeze({
     ...plugin,
     purge: async (key: string) => (typeof key === 'string' && HEX_KEY.test(key) ? store.delete(key) : false),
     purgeAll: () => store.clear(),
     close: () => store.close(),
   });
+  return self;
 }

@@ -41,6 +41,40 @@ describe('proxyCache (memory, Express)', () => {
     expect(calls.json).toBe(1);
   });
 
+  it('answers a hit without its own header, body and log phases; earlier plugins keep theirs', async () => {
+    const seen: string[] = [];
+    const observer = definePlugin({
+      name: 'observer',
+      priority: 500,
+      headerFilter: (ctx) => void seen.push(`header ${String(ctx.response.getHeader('x-cache-status'))}`),
+      log: () => void seen.push('log'),
+    });
+    const { app } = expressApp(proxyCache());
+    const closeListeners: string[][] = [];
+    const outer = express();
+    outer.use((_req, res, next) => {
+      res.on('finish', () => closeListeners.push(res.listeners('close').map((f) => f.name)));
+      next();
+    });
+    outer.use('/observed', gateway(observer), app);
+    outer.use(app);
+    const server = listen(outer);
+
+    expect((await request(server).get('/json')).headers['x-cache-status']).toBe('Miss');
+    expect((await request(server).get('/json')).headers['x-cache-status']).toBe('Hit');
+    // The miss arms the log phase (proxy-cache releases waiting requests there); the hit does not.
+    expect(closeListeners[0]).toContain('logOnClose');
+    expect(closeListeners[1]).not.toContain('logOnClose');
+
+    // A plugin that ran before the hit still sees the replayed head and gets its log phase.
+    expect((await request(server).get('/observed/json')).headers['x-cache-status']).toBe('Miss');
+    const hit = await request(server).get('/observed/json');
+    expect(hit.headers['x-cache-status']).toBe('Hit');
+    await sleep(20);
+    // On the miss the observer's headerFilter runs before proxy-cache's, which adds the status.
+    expect(seen).toEqual(['header undefined', 'log', 'header Hit', 'log']);
+  });
+
   it('caches text/plain with a charset, and 301 and 404 by default', async () => {
     const { server, calls } = setup(proxyCache());
     for (const path of ['/text', '/status/404', '/status/301']) {
