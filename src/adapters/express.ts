@@ -36,18 +36,24 @@ export function gateway(...plugins: AnyPlugin[]): RequestHandler {
   const pipeline = new Pipeline(plugins, 'gateway');
   return function tollgate(req: Request, res: Response, next: NextFunction): void {
     const ctx = attachContext(req, res, req, facts, req.path, req.baseUrl, req.originalUrl);
-    const proceed = (): void => {
-      if (ctx.exited) writeExit(ctx, res);
-      else if (ctx.respondedBy === undefined) next();
-    };
     const pending = pipeline.runAccess(ctx);
-    if (pending === undefined) return proceed();
-    pending.then(proceed, (err: unknown) => {
-      // runAccess renders hook errors itself; this is a last guard so no request ever hangs.
-      ctx.fail(new InternalError('pipeline failed', { cause: err }));
-      proceed();
-    });
+    // The synchronous path (a cache hit, a cached token) allocates no closure.
+    if (pending === undefined) return proceed(ctx, res, next);
+    pending.then(
+      () => proceed(ctx, res, next),
+      (err: unknown) => {
+        // runAccess renders hook errors itself; this is a last guard so no request ever hangs.
+        ctx.fail(new InternalError('pipeline failed', { cause: err }));
+        proceed(ctx, res, next);
+      },
+    );
   };
+}
+
+/** After the access phase: write the early exit, or hand the request on unless a plugin answers it. */
+function proceed(ctx: RequestContext, res: Response, next: NextFunction): void {
+  if (ctx.exited) writeExit(ctx, res);
+  else if (ctx.respondedBy === undefined) next();
 }
 
 /**
