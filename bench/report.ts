@@ -66,6 +66,31 @@ function svg(comparisons: Comparison[]): string {
   ].join('\n');
 }
 
+/**
+ * The ratios as time: each stack is one saturated process, so 1,000,000 / req/s is roughly the
+ * microseconds of CPU one request costs it. Shows how far a goal is in time, not just as a ratio.
+ */
+function costTable(r: Report): string {
+  const us = (id: string): number | undefined => {
+    const m = r.measurements.find((x) => x.id === id);
+    return m && m.rps > 0 ? 1e6 / m.rps : undefined;
+  };
+  const f = (n: number) => n.toFixed(1);
+  const rows = r.comparisons.flatMap((c) => {
+    const ours = us(c.ours);
+    const peer = us(c.peer);
+    if (ours === undefined || peer === undefined) return [];
+    // ours ≤ peer / goal meets the goal.
+    return [`| ${c.name} | ${f(ours)} | ${f(peer)} | ${f(peer / c.goal)} | ${ours <= peer / c.goal ? 'met' : f(ours - peer / c.goal)} |`];
+  });
+  if (rows.length === 0) return '';
+  return [
+    '| comparison | tollgate µs/request | peer µs/request | goal: tollgate at most | over the goal by µs |',
+    '|---|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
+
 export function writeReport(r: Report): void {
   const table = [
     '| stack | req/s | p50 ms | p99 ms | errors | non-2xx |',
@@ -80,7 +105,8 @@ export function writeReport(r: Report): void {
   const figures = r.figures.length
     ? ['| figure | value | goal |', '|---|---:|---|', ...r.figures.map((f) => `| ${f.name} | ${f.value} | ${f.goal ?? ''} |`)].join('\n')
     : '';
-  console.log(`\n${table}\n\n${ratios}\n${figures ? `\n${figures}\n` : ''}`);
+  const costs = costTable(r);
+  console.log(`\n${table}\n\n${ratios}\n${costs ? `\n${costs}\n` : ''}${figures ? `\n${figures}\n` : ''}`);
   if (!r.write) return;
   const doc = `# Benchmarks
 
@@ -102,7 +128,7 @@ ${table}
 ![ratios](benchmarks.svg)
 
 ${ratios}
-${figures ? `\n## Other figures\n\n${figures}\n` : ''}`;
+${costs ? `\n## The ratios as time per request\n\nEach stack is one process kept busy by the load, so 1,000,000 / req/s is about the microseconds of CPU\na request costs it. Where a goal is not met, the last column is how much time tollgate would have\nto save per request to meet it.\n\n${costs}\n` : ''}${figures ? `\n## Other figures\n\n${figures}\n` : ''}`;
   writeFileSync(join(__dirname, '../docs/benchmarks.md'), doc);
   writeFileSync(join(__dirname, '../docs/benchmarks.svg'), svg(r.comparisons));
 }
