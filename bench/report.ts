@@ -37,6 +37,8 @@ interface Report {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+/** Two decimals, or three where two would round a missed goal up to it (0.748 is not 0.75). */
+const ratioText = (c: Comparison) => (c.ratio < c.goal && Number(c.ratio.toFixed(2)) >= c.goal ? c.ratio.toFixed(3) : c.ratio.toFixed(2));
 
 function svg(comparisons: Comparison[]): string {
   const barH = 26;
@@ -51,7 +53,7 @@ function svg(comparisons: Comparison[]): string {
       `<text x="${left - 8}" y="${y + 18}" text-anchor="end" font-size="13">${c.name}</text>`,
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${met ? '#2f855a' : '#c05621'}"/>`,
       `<line x1="${(left + c.goal * scale).toFixed(1)}" x2="${(left + c.goal * scale).toFixed(1)}" y1="${y - 3}" y2="${y + barH + 3}" stroke="#1a202c" stroke-dasharray="3,2"/>`,
-      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 18}" font-size="13">${c.ratio.toFixed(2)}×</text>`,
+      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 18}" font-size="13">${ratioText(c)}×</text>`,
     ].join('');
   });
   const height = 50 + comparisons.length * (barH + 10);
@@ -100,7 +102,7 @@ export function writeReport(r: Report): void {
   const ratios = [
     '| comparison | ratio (tollgate / peer) | goal | met |',
     '|---|---:|---:|:---:|',
-    ...r.comparisons.map((c) => `| ${c.name} | ${c.ratio.toFixed(2)}× | ≥ ${c.goal}× | ${c.ratio >= c.goal ? 'yes' : 'no'} |`),
+    ...r.comparisons.map((c) => `| ${c.name} | ${ratioText(c)}× | ≥ ${c.goal}× | ${c.ratio >= c.goal ? 'yes' : 'no'} |`),
   ].join('\n');
   const figures = r.figures.length
     ? ['| figure | value | goal |', '|---|---:|---|', ...r.figures.map((f) => `| ${f.name} | ${f.value} | ${f.goal ?? ''} |`)].join('\n')
