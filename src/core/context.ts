@@ -119,8 +119,6 @@ export const CONTEXT = Symbol.for('tollgate.context');
 
 /** The one object per request that every plugin and the app share. */
 export class RequestContext {
-  /** Typed state shared by plugins (see {@link SharedState}). */
-  readonly shared: Partial<SharedState> = {};
   /** The authenticated consumer, once an auth plugin set it. */
   consumer: Consumer | undefined = undefined;
   /** The credential used, once an auth plugin set it. */
@@ -137,8 +135,13 @@ export class RequestContext {
   readonly timings: Timings;
   /** @internal plugins whose access phase has run, in order */
   readonly ran: AnyPlugin[] = [];
-  /** @internal private per-request state, one object per plugin instance (made on first use) */
-  private locals: Map<AnyPlugin, object> | undefined = undefined;
+  /**
+   * @internal private per-request state, one object per plugin instance (made on first use):
+   * `localStates[i]` belongs to `localOwners[i]`. Two short arrays rather than a Map: a request
+   * sees a handful of plugins, and a Map per request showed among the hit path's allocations.
+   */
+  private localOwners: AnyPlugin[] | undefined = undefined;
+  private localStates: object[] | undefined = undefined;
   /** @internal whether any plugin that ran has a headerFilter */
   hasHeaderFilter = false;
   /** @internal whether any plugin that ran has a bodyFilter */
@@ -151,6 +154,13 @@ export class RequestContext {
   settled: AnyPlugin[] | undefined = undefined;
   /** @internal whether the header phase ran */
   headerFiltered = false;
+
+  private sharedState: Partial<SharedState> | undefined = undefined;
+
+  /** Typed state shared by plugins (see {@link SharedState}); made on first use. */
+  get shared(): Partial<SharedState> {
+    return (this.sharedState ??= {});
+  }
 
   constructor(
     readonly request: RequestView,
@@ -177,9 +187,13 @@ export class RequestContext {
 
   /** The private per-request state of one plugin instance. */
   local<T extends object>(plugin: AnyPlugin): T {
-    const locals = (this.locals ??= new Map());
-    let state = locals.get(plugin);
-    if (!state) locals.set(plugin, (state = {}));
+    const owners = (this.localOwners ??= []);
+    const states = (this.localStates ??= []);
+    const i = owners.indexOf(plugin);
+    if (i !== -1) return states[i] as T;
+    const state = {};
+    owners.push(plugin);
+    states.push(state);
     return state as T;
   }
 }
