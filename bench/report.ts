@@ -131,7 +131,8 @@ is driven by autocannon from the harness process with ${r.connections} connectio
 warm-up of each, the harness goes round all the stacks ${r.rounds} times, ${r.duration} s each, and
 a stack's figure is its median round — so drift on a shared machine touches every stack alike.
 Absolute figures drift; the ratios, measured in one run, are what to compare. Rerun it on your
-machine: \`npm run bench\`.
+machine: \`npm run bench\`. To see where one stack's time goes, \`npm run bench:profile -- cache\`
+(any stack id of bench/catalog.ts) profiles it under the same load.
 
 Machine: ${r.machine}.
 

@@ -7,49 +7,19 @@
  * BENCH_CONNECTIONS (default 32),
  * BENCH_ONLY (comma-separated stack ids), BENCH_NO_WRITE=1 (print only).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { writeReport, type Comparison, type Measurement } from './report';
 import { STACKS, COMPARISONS, type Stack } from './catalog';
 import { extraFigures } from './figures';
+import { start, stop } from './processes';
 
 const duration = Number(process.env.BENCH_DURATION ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
-const tsx = join(__dirname, '../node_modules/tsx/dist/cli.mjs');
-
-/** Starts a TypeScript file as a child process and waits for its first line matching `ready`. */
-export function start(file: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; line: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, file], { env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`${file} did not start within 30 s`));
-    }, 30_000);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (!ready.test(line)) return;
-      clearTimeout(timer);
-      resolve({ child, line });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${file} exited with ${code} before it was ready`));
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 interface Running {
   stack: Stack;
