@@ -117,6 +117,11 @@ export interface RawExchange {
 /** Where a request's context is kept on Node's request (global, so every tollgate copy finds it). */
 export const CONTEXT = Symbol.for('tollgate.context');
 
+/** The context already attached to this request, if a gateway ran on it. */
+export function contextOf(req: IncomingMessage | undefined): RequestContext | undefined {
+  return (req as { [CONTEXT]?: RequestContext } | undefined)?.[CONTEXT];
+}
+
 /** The one object per request that every plugin and the app share. */
 export class RequestContext {
   /** The authenticated consumer, once an auth plugin set it. */

@@ -7,15 +7,12 @@
  * not; tollgate wraps them (see `installHooks` for where and why).
  */
 import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
-import { CONTEXT, RequestContext, type RequestView, type ResponseView } from './context';
+import { CONTEXT, contextOf, RequestContext, type RequestView, type ResponseView } from './context';
 import { runBodyFilters, runHeaderFilters } from './pipeline';
 
 type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
 
-/** The context already attached to this request, if a gateway ran on it. */
-export function contextOf(req: IncomingMessage): RequestContext | undefined {
-  return (req as WithContext)[CONTEXT];
-}
+export { contextOf };
 
 /**
  * How an adapter answers what only the framework knows (the client ip and protocol honour its
@@ -137,7 +134,7 @@ export function attachContext<O>(
   mountPath: string,
   originalUrl: string,
 ): RequestContext {
-  const existing = (req as WithContext)[CONTEXT];
+  const existing = contextOf(req);
   if (existing) {
     // A later gateway mounted elsewhere (`app.use('/httpbin', gateway(...))` after a root one)
     // sees the request relative to its own mount point.
@@ -191,7 +188,7 @@ type End = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 type WriteHead = (this: ServerResponse, status: number, reason?: string, headers?: unknown) => ServerResponse;
 
 /** The context of the request a response answers (Node sets `res.req`), if a gateway ran on it. */
-const contextOfResponse = (res: ServerResponse): RequestContext | undefined => (res.req as WithContext | undefined)?.[CONTEXT];
+const contextOfResponse = (res: ServerResponse): RequestContext | undefined => contextOf(res.req);
 
 function headerPhase(ctx: RequestContext): void {
   if (ctx.headerFiltered) return;

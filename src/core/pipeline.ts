@@ -2,7 +2,7 @@
  * The pipeline: plugins sorted by priority, and the four phases run over a request context.
  */
 import type { ServerResponse } from 'node:http';
-import { CONTEXT, type RequestContext } from './context';
+import { contextOf, type RequestContext } from './context';
 import { ConfigError, InternalError, TollgateError } from './errors';
 import { describeError, getLogger } from './logger';
 import type { AnyPlugin } from './plugin';
@@ -108,7 +108,7 @@ function armLog(ctx: RequestContext): void {
 
 /** One listener for every response ('close' fires once), finding its context through res.req. */
 function logOnClose(this: ServerResponse): void {
-  const ctx = (this.req as { [CONTEXT]?: RequestContext } | undefined)?.[CONTEXT];
+  const ctx = contextOf(this.req);
   if (ctx) void runLog(ctx);
 }
 
