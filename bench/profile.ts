@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { STACKS } from './catalog';
-import { start, stop } from './processes';
+import { loadOptions, startFixtures, startStack, stop } from './processes';
 
 interface ProfileNode {
   id: number;
@@ -52,18 +52,10 @@ async function main() {
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const fixtures = await start(join(__dirname, 'fixtures.ts'), {}, /^\{/);
-  const f = JSON.parse(fixtures.line) as { upstreamUrl: string; issuerUrl: string; audience: string; token: string };
-  const env = { UPSTREAM_URL: f.upstreamUrl, ISSUER_URL: f.issuerUrl, AUDIENCE: f.audience, ...(stack.env ?? {}) };
-  const s = await start(join(__dirname, 'stacks', `${stack.file}.ts`), env, /^READY \d+$/, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const fixtures = await startFixtures();
+  const s = await startStack(stack, fixtures.env, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   try {
-    let counter = 0;
-    const options = {
-      url: `http://127.0.0.1:${s.line.split(' ')[1]}${stack.path}`,
-      connections,
-      headers: stack.auth ? { authorization: `Bearer ${f.token}` } : {},
-      ...(stack.distinctPaths ? { requests: [{ setupRequest: (req: { path: string }) => ({ ...req, path: `${stack.path}?miss=${counter++}` }) }] } : {}),
-    } as autocannon.Options;
+    const options = loadOptions(stack, s.port, fixtures.fixtures.token, connections);
     await autocannon({ ...options, duration: 2 });
     const result = await autocannon({ ...options, duration });
     console.log(`${stack.label}: ${Math.round(result.requests.average)} req/s under the profiler (slower than without it)`);

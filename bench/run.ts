@@ -9,12 +9,11 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { writeReport, type Comparison, type Measurement } from './report';
 import { STACKS, COMPARISONS, type Stack } from './catalog';
 import { extraFigures } from './figures';
-import { start, stop } from './processes';
+import { loadOptions, startFixtures, startStack, stop } from './processes';
 
 const duration = Number(process.env.BENCH_DURATION ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -29,17 +28,8 @@ interface Running {
 }
 
 async function launch(stack: Stack, env: Record<string, string>, token: string): Promise<Running> {
-  const { child, line } = await start(join(__dirname, 'stacks', `${stack.file}.ts`), { ...env, ...(stack.env ?? {}) }, /^READY \d+$/);
-  const port = Number(line.split(' ')[1]);
-  const headers: Record<string, string> = stack.auth ? { authorization: `Bearer ${token}` } : {};
-  let counter = 0;
-  const options = {
-    url: `http://127.0.0.1:${port}${stack.path}`,
-    connections,
-    headers,
-    ...(stack.distinctPaths ? { requests: [{ setupRequest: (req: { path: string }) => ({ ...req, path: `${stack.path}?miss=${counter++}` }) }] } : {}),
-  } as autocannon.Options;
-  return { stack, child, options, rounds: [] };
+  const { child, port } = await startStack(stack, env);
+  return { stack, child, options: loadOptions(stack, port, token, connections), rounds: [] };
 }
 
 const median = (xs: number[]) => {
@@ -64,9 +54,7 @@ function summarise(r: Running): Measurement {
 }
 
 async function main() {
-  const fixtures = await start(join(__dirname, 'fixtures.ts'), {}, /^\{/);
-  const f = JSON.parse(fixtures.line) as { upstreamUrl: string; issuerUrl: string; audience: string; token: string };
-  const env = { UPSTREAM_URL: f.upstreamUrl, ISSUER_URL: f.issuerUrl, AUDIENCE: f.audience };
+  const { child: fixturesChild, fixtures: f, env } = await startFixtures();
   const running: Running[] = [];
   const results = new Map<string, Measurement>();
   try {
@@ -88,7 +76,7 @@ async function main() {
     }
     for (const r of running) results.set(r.stack.id, summarise(r));
   } finally {
-    await Promise.all([...running.map((r) => stop(r.child)), stop(fixtures.child)]);
+    await Promise.all([...running.map((r) => stop(r.child)), stop(fixturesChild)]);
   }
   const comparisons: Comparison[] = COMPARISONS.filter((c) => results.has(c.ours) && results.has(c.peer)).map((c) => ({
     ...c,
