@@ -12,7 +12,7 @@ import { proxyCache, rateLimit, type ProxyCachePlugin, type RateLimitPlugin } fr
 import { gateway } from 'tollgate/express';
 import { json, send, statusOf, tally, type Outcome } from './support/client';
 import { useJournal } from './support/journal';
-import { OwnRedis } from './support/redis-server';
+import { DEBUG_COMMANDS, OwnRedis } from './support/redis-server';
 import { awayFromBoundary, sleep, until } from './support/timing';
 
 const journal = useJournal('redis-faults');
@@ -34,7 +34,7 @@ const get = (path: string) => send(journal, `${base}${path}`, { timeoutMs: 10_00
 
 beforeAll(async () => {
   await awayFromBoundary(HOUR, 120_000);
-  redis = await OwnRedis.create();
+  redis = await OwnRedis.create(DEBUG_COMMANDS);
   const prefix = `rel-redis-${randomBytes(4).toString('hex')}:`;
   const redisOptions = { url: redis.url, prefix, commandTimeout: COMMAND_TIMEOUT };
   const limit = (faultTolerant: boolean) => rateLimit({ hour: 100_000, limitBy: 'ip', policy: 'redis', redis: redisOptions, faultTolerant, namespace: `ft-${faultTolerant}` });

@@ -17,7 +17,7 @@ import { createTestIssuer, type TestIssuer } from 'tollgate/testing';
 import { send, type Outcome } from './support/client';
 import { IdpFront } from './support/idp-front';
 import { readJournals, useJournal, type JournalFile } from './support/journal';
-import { OwnRedis } from './support/redis-server';
+import { DEBUG_COMMANDS, OwnRedis } from './support/redis-server';
 
 const journal = useJournal('secrets');
 const AUDIENCE = 'https://api.reliability.test';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   idp = await createTestIssuer({ clients: [client, ...unlucky, introspector, backend].map((c) => ({ clientId: c.id, clientSecret: c.secret })) });
   front = await IdpFront.start(idp.issuer);
   // A Redis that wants another password: every connection is refused at AUTH.
-  redisServer = await OwnRedis.create(['--requirepass', `not-${redisPassword}`]);
+  redisServer = await OwnRedis.create([...DEBUG_COMMANDS, '--requirepass', `not-${redisPassword}`]);
   const redis = { url: `redis://:${redisPassword}@127.0.0.1:${redisServer.port}`, commandTimeout: 200 };
   const limit = rateLimit({ minute: 1_000, policy: 'redis', redis, faultTolerant: false });
   const cache = proxyCache({ strategy: 'redis', redis });

@@ -84,7 +84,7 @@ describe('rateLimit when Redis stops, is slow, and comes back', () => {
   });
   afterAll(async () => {
     await closeAll();
-    await redis.stop();
+    await redis.kill();
   });
 
   it('passes requests without headers while Redis is down and resumes counting when it returns, with no restart', async () => {
@@ -93,7 +93,7 @@ describe('rateLimit when Redis stops, is slow, and comes back', () => {
     expect((await timed(app)).res.headers['x-ratelimit-remaining-minute']).toBe('4');
     expect((await timed(app)).res.headers['x-ratelimit-remaining-minute']).toBe('3');
 
-    await redis.stop();
+    await redis.kill();
     for (let i = 0; i < 5; i++) {
       const { res, ms, rateHeaders } = await timed(app);
       expect(res.status).toBe(200);
