@@ -8,8 +8,8 @@
  */
 export { definePlugin } from './core/plugin';
 export type { Plugin, AnyPlugin, PluginDefinition } from './core/plugin';
-export { RequestContext } from './core/context';
 export type {
+  RequestContext,
   SharedState,
   Consumer,
   Credential,
@@ -18,6 +18,8 @@ export type {
   ExitResponse,
   Timings,
   RawExchange,
+  NodeRequest,
+  NodeResponse,
 } from './core/context';
 export {
   TollgateError,
@@ -33,8 +35,10 @@ export {
   StoreError,
   InternalError,
   renderError,
+  isTollgateError,
 } from './core/errors';
-export type { TollgateErrorOptions, RenderedError } from './core/errors';
+export type { TollgateErrorOptions, RenderedError, TollgateErrorCode, KnownTollgateError } from './core/errors';
+export type { GatewayOptions } from './core/gateway-options';
 export { setLogger } from './core/logger';
 export type { Logger } from './core/logger';
 export type { RedisOptions, RedisConfig } from './stores/redis';

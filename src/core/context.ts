@@ -1,11 +1,17 @@
 /**
- * The request context: one per request, shared by every plugin and by app code.
+ * The request context as plugins and app code see it: one per request, shared by every plugin
+ * and by the app (`getContext(req)`).
  *
- * It is framework-neutral: adapters fill in a {@link RequestView} and a {@link ResponseView} from
- * Express or Koa (or from nothing, in `tollgate/testing`).
+ * It is an interface on purpose: what the pipeline keeps for itself (which plugins ran, which
+ * phases are due, how the request was answered) lives in the implementation
+ * (gateway-context.ts) and is not reachable from user code. Adapters fill in a
+ * {@link RequestView} and a {@link ResponseView} from Express, Koa or Node (or from nothing, in
+ * `tollgate/testing`).
  */
-import type { IncomingMessage, ServerResponse, OutgoingHttpHeader } from 'node:http';
-import { renderError } from './errors';
+import type { IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { Logger } from './logger';
 import type { AnyPlugin } from './plugin';
 
 /**
@@ -47,12 +53,26 @@ export interface Credential {
 export interface RequestView {
   /** Upper-case method. */
   readonly method: string;
-  /** The path relative to where the gateway is mounted (`/get` for `/httpbin/get` mounted at `/httpbin`). */
+  /**
+   * The path relative to where the gateway is mounted (`/get` for `/httpbin/get` mounted at
+   * `/httpbin`), normalised as {@link RequestView.originalPath} is.
+   */
   readonly path: string;
-  /** The path as the client sent it, without the query (`/httpbin/get`). */
+  /**
+   * The path the client asked for, without the query (`/httpbin/get`), normalised as RFC 3986
+   * §6.2.2 says and Kong does before routing: percent-encoded unreserved characters decoded,
+   * remaining escapes upper-cased, `.` and `..` segments removed; an absolute-form target
+   * (`GET http://host/x`) is reduced to its path. Plugins, cache keys and the upstream all see this form.
+   */
   readonly originalPath: string;
   /** The mount prefix (`/httpbin`), or '' at the root. */
   readonly mountPath: string;
+  /**
+   * The route the framework matched, as a pattern where it knows one: the mount prefix plus the
+   * route's own path (`/users/:id` for Express's `app.get('/users/:id', gateway(...))` or
+   * @koa/router), else the mount prefix; `/` at the root. Rate-limit counters are kept per route.
+   */
+  readonly route: string;
   /** The raw query string without `?`, or ''. */
   readonly search: string;
   /** The parsed query: repeated names become arrays. */
@@ -61,7 +81,7 @@ export interface RequestView {
   readonly ip: string;
   /** `http` or `https`, honouring the framework's trust-proxy setting. */
   readonly protocol: string;
-  /** The Host the client asked for. */
+  /** The Host the client asked for (`:authority` over HTTP/2). */
   readonly host: string;
   /** Lower-cased request headers (live: writes below show here). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -90,10 +110,13 @@ export interface ResponseView {
   getHeaders(): Record<string, OutgoingHttpHeader | undefined>;
 }
 
-/** How an `access` hook ended the request early (Kong's `kong.response.exit`). */
+/** How an `access` hook answered the request itself (Kong's `kong.response.exit`). */
 export interface ExitResponse {
   status: number;
-  /** A JSON-serialisable value, or raw bytes sent as they are. */
+  /**
+   * A JSON-serialisable value, a string (sent as text), bytes (sent as they are) or a Node
+   * `Readable` (streamed through the body phase; give its `Content-Length` in `headers` if known).
+   */
   body?: unknown;
   headers?: Record<string, OutgoingHttpHeader>;
 }
@@ -108,97 +131,64 @@ export interface Timings {
   proxyLatency?: number;
 }
 
+/** Node's request as a gateway receives it: HTTP/1 or the HTTP/2 compatibility API. */
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/** Node's response as a gateway receives it: HTTP/1 or the HTTP/2 compatibility API. */
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
 /** Raw Node objects, where the request came through a server (not in `createTestContext`). */
 export interface RawExchange {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: NodeRequest;
+  readonly res: NodeResponse;
 }
 
-/** Where a request's context is kept on Node's request (global, so every tollgate copy finds it). */
-export const CONTEXT = Symbol.for('tollgate.context');
-
-/** The context already attached to this request, if a gateway ran on it. */
-export function contextOf(req: IncomingMessage | undefined): RequestContext | undefined {
-  return (req as { [CONTEXT]?: RequestContext } | undefined)?.[CONTEXT];
-}
-
-/** The one object per request that every plugin and the app share. */
-export class RequestContext {
+/**
+ * The one object per request that every plugin and the app share.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin } from 'tollgate';
+ *
+ * const tenantOnly = definePlugin({
+ *   name: 'tenant-only',
+ *   priority: 1000,
+ *   access(ctx) {
+ *     if (!ctx.request.header('x-tenant')) ctx.exit(400, { message: 'X-Tenant is required' });
+ *   },
+ * });
+ * ```
+ */
+export interface RequestContext {
+  /** The request, as plugins may read and adjust it. */
+  readonly request: RequestView;
+  /** The response status and headers, mutable until the head is sent. */
+  readonly response: ResponseView;
   /** The authenticated consumer, once an auth plugin set it. */
-  consumer: Consumer | undefined = undefined;
+  consumer: Consumer | undefined;
   /** The credential used, once an auth plugin set it. */
-  credential: Credential | undefined = undefined;
+  credential: Credential | undefined;
   /** A request id, included in JSON error bodies as `request_id` when set. */
-  requestId: string | undefined = undefined;
-  /** The early response an `access` hook chose, if any. */
-  exited: ExitResponse | undefined = undefined;
-  /**
-   * The name of the plugin that writes the response itself (the upstream proxy). When set after the
-   * access phase, the adapter neither calls the app's handler nor writes a response.
-   */
-  respondedBy: string | undefined = undefined;
-  readonly timings: Timings;
-  /** @internal plugins whose access phase has run, in order */
-  readonly ran: AnyPlugin[] = [];
-  /**
-   * @internal private per-request state, one object per plugin instance (made on first use):
-   * `localStates[i]` belongs to `localOwners[i]`. Two short arrays rather than a Map: a request
-   * sees a handful of plugins, and a Map per request showed among the hit path's allocations.
-   */
-  private localOwners: AnyPlugin[] | undefined = undefined;
-  private localStates: object[] | undefined = undefined;
-  /** @internal whether any plugin that ran has a headerFilter */
-  hasHeaderFilter = false;
-  /** @internal whether any plugin that ran has a bodyFilter */
-  hasBodyFilter = false;
-  /** @internal whether any plugin that ran has a log hook */
-  hasLog = false;
-  /** @internal whether the log phase will run when the response closes */
-  logArmed = false;
-  /** @internal plugins that have nothing left to do in the later phases of this request (see `settle`) */
-  settled: AnyPlugin[] | undefined = undefined;
-  /** @internal whether the header phase ran */
-  headerFiltered = false;
-
-  private sharedState: Partial<SharedState> | undefined = undefined;
-
+  requestId: string | undefined;
   /** Typed state shared by plugins (see {@link SharedState}); made on first use. */
-  get shared(): Partial<SharedState> {
-    return (this.sharedState ??= {});
-  }
-
-  constructor(
-    readonly request: RequestView,
-    readonly response: ResponseView,
-    readonly raw?: RawExchange,
-  ) {
-    this.timings = { start: performance.now() };
-  }
-
+  readonly shared: Partial<SharedState>;
+  /** Request timings. */
+  readonly timings: Timings;
+  /** Node's request and response, where the request came through a server. */
+  readonly raw: RawExchange | undefined;
+  /** The logger of the gateway handling this request (its `logger` option, else the one `setLogger` set). */
+  readonly log: Logger;
   /**
    * Ends the request early: later plugins' `access` hooks are skipped, the app's handler is not
-   * called, and the response is `status` with `body` (JSON unless a Buffer or string).
-   * `headerFilter` and `log` still run for the plugins that already ran.
+   * called, and the response is `status` with `body` (JSON unless bytes, a string or a stream).
+   * `headerFilter`, `bodyFilter` and `log` still run for the plugins that already ran.
    */
-  exit(status: number, body?: unknown, headers?: Record<string, OutgoingHttpHeader>): void {
-    this.exited = { status, body, headers };
-  }
-
+  exit(status: number, body?: unknown, headers?: Record<string, OutgoingHttpHeader>): void;
   /** Ends the request early with the rendering of an error (see docs/errors.md). */
-  fail(err: unknown): void {
-    const r = renderError(err, this.requestId);
-    this.exit(r.status, r.body, r.headers);
-  }
-
-  /** The private per-request state of one plugin instance. */
-  local<T extends object>(plugin: AnyPlugin): T {
-    const owners = (this.localOwners ??= []);
-    const states = (this.localStates ??= []);
-    const i = owners.indexOf(plugin);
-    if (i !== -1) return states[i] as T;
-    const state = {};
-    owners.push(plugin);
-    states.push(state);
-    return state as T;
-  }
+  fail(err: unknown): void;
+  /** The private per-request state of one plugin instance (made on first use). */
+  local<T extends object>(plugin: AnyPlugin): T;
 }
+
+/** Whether a value is a Node readable stream (a streamed exit body). */
+export const isReadable = (body: unknown): body is Readable =>
+  typeof body === 'object' && body !== null && typeof (body as Readable).pipe === 'function' && typeof (body as Readable).on === 'function';

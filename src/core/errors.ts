@@ -17,10 +17,13 @@ export interface TollgateErrorOptions {
   headers?: Record<string, string>;
 }
 
-/** The base class of every error tollgate throws or renders. */
-export class TollgateError extends Error {
+/**
+ * The base class of every error tollgate throws or renders. `Code` is the literal union of the
+ * codes a class carries, so `switch (err.code)` on a narrowed error checks every case.
+ */
+export class TollgateError<Code extends string = string> extends Error {
   /** A stable, documented identifier (`ERR_<AREA>_<WHAT>`). */
-  readonly code: string = 'ERR_TOLLGATE';
+  readonly code: Code = 'ERR_TOLLGATE' as Code;
   /** The HTTP status the SDK answers with when this error ends a request. */
   readonly status: number = 500;
   /** Whether `message` may be shown to a client. */
@@ -43,7 +46,7 @@ export class TollgateError extends Error {
  * rateLimit({ minute: -1 }); // ConfigError: rateLimit: "minute" must be a positive integer, got -1
  * ```
  */
-export class ConfigError extends TollgateError {
+export class ConfigError extends TollgateError<'ERR_CONFIG_INVALID'> {
   override readonly code = 'ERR_CONFIG_INVALID';
   override readonly status = 500;
   override readonly expose = false;
@@ -57,8 +60,8 @@ export class ConfigError extends TollgateError {
 }
 
 /** The client's request is malformed (400). */
-export class BadRequestError extends TollgateError {
-  override readonly code: string = 'ERR_REQUEST_INVALID';
+export class BadRequestError extends TollgateError<'ERR_REQUEST_INVALID'> {
+  override readonly code = 'ERR_REQUEST_INVALID';
   override readonly status = 400;
   override readonly expose = true;
   constructor(message = 'Bad Request', options?: TollgateErrorOptions) {
@@ -67,8 +70,8 @@ export class BadRequestError extends TollgateError {
 }
 
 /** Missing or invalid credentials (401, RFC 6750). */
-export class UnauthorizedError extends TollgateError {
-  override readonly code: string = 'ERR_AUTH_UNAUTHORIZED';
+export class UnauthorizedError extends TollgateError<'ERR_AUTH_UNAUTHORIZED'> {
+  override readonly code = 'ERR_AUTH_UNAUTHORIZED';
   override readonly status = 401;
   override readonly expose = true;
   constructor(message = 'Unauthorized', options?: TollgateErrorOptions) {
@@ -77,8 +80,8 @@ export class UnauthorizedError extends TollgateError {
 }
 
 /** Valid credentials without the scope, role or audience the route needs (403). */
-export class ForbiddenError extends TollgateError {
-  override readonly code: string = 'ERR_AUTH_FORBIDDEN';
+export class ForbiddenError extends TollgateError<'ERR_AUTH_FORBIDDEN'> {
+  override readonly code = 'ERR_AUTH_FORBIDDEN';
   override readonly status = 403;
   override readonly expose = true;
   constructor(message = 'Forbidden', options?: TollgateErrorOptions) {
@@ -87,7 +90,7 @@ export class ForbiddenError extends TollgateError {
 }
 
 /** The client went over a rate limit (429 by default; `errorCode` may change the status). */
-export class RateLimitError extends TollgateError {
+export class RateLimitError extends TollgateError<'ERR_RATE_LIMIT_EXCEEDED'> {
   override readonly code = 'ERR_RATE_LIMIT_EXCEEDED';
   override readonly status: number;
   override readonly expose = true;
@@ -98,8 +101,8 @@ export class RateLimitError extends TollgateError {
 }
 
 /** The upstream refused, reset or answered something that is not HTTP (502). */
-export class UpstreamError extends TollgateError {
-  override readonly code: string = 'ERR_UPSTREAM_BAD_RESPONSE';
+export class UpstreamError extends TollgateError<'ERR_UPSTREAM_BAD_RESPONSE'> {
+  override readonly code = 'ERR_UPSTREAM_BAD_RESPONSE';
   override readonly status = 502;
   override readonly expose = true;
   constructor(message = 'An invalid response was received from the upstream server', options?: TollgateErrorOptions) {
@@ -108,7 +111,7 @@ export class UpstreamError extends TollgateError {
 }
 
 /** No upstream target is healthy (503). */
-export class UpstreamUnavailableError extends TollgateError {
+export class UpstreamUnavailableError extends TollgateError<'ERR_UPSTREAM_UNAVAILABLE'> {
   override readonly code = 'ERR_UPSTREAM_UNAVAILABLE';
   override readonly status = 503;
   override readonly expose = true;
@@ -118,7 +121,7 @@ export class UpstreamUnavailableError extends TollgateError {
 }
 
 /** The upstream did not answer within `readTimeout` (504). */
-export class UpstreamTimeoutError extends TollgateError {
+export class UpstreamTimeoutError extends TollgateError<'ERR_UPSTREAM_TIMEOUT'> {
   override readonly code = 'ERR_UPSTREAM_TIMEOUT';
   override readonly status = 504;
   override readonly expose = true;
@@ -128,8 +131,8 @@ export class UpstreamTimeoutError extends TollgateError {
 }
 
 /** The identity provider could not be reached or answered garbage while a request needed it (502/503). */
-export class IdentityProviderError extends TollgateError {
-  override readonly code: string = 'ERR_IDP_UNAVAILABLE';
+export class IdentityProviderError extends TollgateError<'ERR_IDP_UNAVAILABLE'> {
+  override readonly code = 'ERR_IDP_UNAVAILABLE';
   override readonly status: number;
   override readonly expose = true;
   constructor(
@@ -142,14 +145,14 @@ export class IdentityProviderError extends TollgateError {
 }
 
 /** A backing store (Redis) failed and the plugin is not fault tolerant (500). */
-export class StoreError extends TollgateError {
+export class StoreError extends TollgateError<'ERR_STORE_UNAVAILABLE'> {
   override readonly code = 'ERR_STORE_UNAVAILABLE';
   override readonly status = 500;
   override readonly expose = false;
 }
 
 /** Anything unexpected: rendered as 500 with a generic message, never the original one. */
-export class InternalError extends TollgateError {
+export class InternalError extends TollgateError<'ERR_INTERNAL_UNEXPECTED'> {
   override readonly code = 'ERR_INTERNAL_UNEXPECTED';
   override readonly status = 500;
   override readonly expose = false;
@@ -157,9 +160,9 @@ export class InternalError extends TollgateError {
 
 /**
  * Every error class in the catalogue with the code it carries; docs/errors.md documents each one.
- * @internal used by the docs sync test
+ * @internal used by `isTollgateError` and the docs sync test
  */
-export const errorCatalogue = {
+export const errorCatalogue: { readonly [C in TollgateErrorCode]: abstract new (...args: never[]) => Extract<KnownTollgateError, { code: C }> } = {
   ERR_CONFIG_INVALID: ConfigError,
   ERR_REQUEST_INVALID: BadRequestError,
   ERR_AUTH_UNAUTHORIZED: UnauthorizedError,
@@ -172,6 +175,43 @@ export const errorCatalogue = {
   ERR_STORE_UNAVAILABLE: StoreError,
   ERR_INTERNAL_UNEXPECTED: InternalError,
 } as const;
+
+/**
+ * Any error of the core catalogue. After `isTollgateError(err)`, `switch (err.code)` narrows `err`
+ * to the class of each case.
+ */
+export type KnownTollgateError =
+  | ConfigError
+  | BadRequestError
+  | UnauthorizedError
+  | ForbiddenError
+  | RateLimitError
+  | UpstreamError
+  | UpstreamUnavailableError
+  | UpstreamTimeoutError
+  | IdentityProviderError
+  | StoreError
+  | InternalError;
+
+/** Every code of the core catalogue (docs/errors.md). */
+export type TollgateErrorCode = KnownTollgateError['code'];
+
+/**
+ * Whether `err` is an error of the core catalogue (from this copy of tollgate).
+ *
+ * @example
+ * ```ts
+ * if (isTollgateError(err)) {
+ *   switch (err.code) {
+ *     case 'ERR_RATE_LIMIT_EXCEEDED': retryLater(err.headers['Retry-After']); break;
+ *     case 'ERR_CONFIG_INVALID': console.error(err.option); break; // err is a ConfigError here
+ *   }
+ * }
+ * ```
+ */
+export function isTollgateError(err: unknown): err is KnownTollgateError {
+  return err instanceof TollgateError && Object.hasOwn(errorCatalogue, err.code);
+}
 
 /** The generic message of a 500: the original message is never sent. */
 export const INTERNAL_MESSAGE = 'An unexpected error occurred';

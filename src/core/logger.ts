@@ -41,11 +41,30 @@ export function getLogger(): Logger {
   return current;
 }
 
-/** What may be logged of an error: its name, code and message, never its stack. */
-export function describeError(err: unknown): { error: string; code?: string } {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { error: `${err.name}: ${err.message}`, ...(typeof code === 'string' ? { code } : {}) };
+/** What may be logged of an error: its name, code and message, and those of its causes; never a stack. */
+export function describeError(err: unknown): { error: string; code?: string; cause?: string } {
+  if (!(err instanceof Error)) return { error: String(err) };
+  const code = codeOf(err);
+  const out: { error: string; code?: string; cause?: string } = { error: `${err.name}: ${err.message}`, ...(code ? { code } : {}) };
+  // The chain below says why: `TypeError: fetch failed` is only useful with the DNS, TLS or
+  // connection error under it. A few levels are enough; a cycle must not loop.
+  const causes: string[] = [];
+  let cause: unknown = err.cause;
+  while (cause !== undefined && cause !== null && causes.length < 4 && cause !== err) {
+    if (cause instanceof Error) {
+      const c = codeOf(cause);
+      causes.push(`${cause.name}: ${cause.message}${c && !cause.message.includes(c) ? ` (${c})` : ''}`);
+      cause = cause.cause;
+    } else {
+      causes.push(String(cause));
+      break;
+    }
   }
-  return { error: String(err) };
+  if (causes.length > 0) out.cause = causes.join(' <- ');
+  return out;
 }
+
+const codeOf = (err: Error): string | undefined => {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+};

@@ -63,7 +63,7 @@ export interface RegistrationErrorOptions extends TollgateErrorOptions {
  * }
  * ```
  */
-export class RegistrationError extends TollgateError {
+export class RegistrationError extends TollgateError<RegistrationErrorCode> {
   override readonly code: RegistrationErrorCode;
   override readonly status: number;
   override readonly expose: boolean;

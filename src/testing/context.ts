@@ -3,10 +3,15 @@
  * `runPlugin()`.
  */
 import type { OutgoingHttpHeader } from 'node:http';
-import { RequestContext, type Consumer, type Credential, type RequestView, type ResponseView, type SharedState } from '../core/context';
-import { parseQuery, serializeBody } from '../core/node';
-import { Pipeline, runBodyFilters, runHeaderFilters, runLog } from '../core/pipeline';
+import { isReadable, type Consumer, type Credential, type RequestContext, type RequestView, type ResponseView, type SharedState } from '../core/context';
+import { GatewayContext, internal } from '../core/gateway-context';
+import { getLogger, type Logger } from '../core/logger';
+import { parseQuery } from '../core/node-request';
+import { normalizePath, underMount } from '../core/path';
+import { runLog } from '../core/phases';
+import { Pipeline } from '../core/pipeline';
 import type { AnyPlugin } from '../core/plugin';
+import { prepareAnswer } from '../core/respond';
 
 /** What a test request looks like; everything has a default. */
 export interface TestRequestOptions {
@@ -16,6 +21,8 @@ export interface TestRequestOptions {
   url?: string;
   /** The mount prefix the gateway would be under (`/httpbin`). @defaultValue `''` */
   mountPath?: string;
+  /** The route the framework would have matched (`/users/:id`). @defaultValue `mountPath`, or `'/'` */
+  route?: string;
   headers?: Record<string, string | string[]>;
   /** @defaultValue `'127.0.0.1'` */
   ip?: string;
@@ -26,6 +33,8 @@ export interface TestRequestOptions {
   consumer?: Consumer;
   credential?: Credential;
   shared?: Partial<SharedState>;
+  /** Where plugins report (`ctx.log`). @defaultValue the logger `setLogger` set */
+  logger?: Logger;
 }
 
 class MemoryRequestView implements RequestView {
@@ -33,6 +42,7 @@ class MemoryRequestView implements RequestView {
   readonly originalPath: string;
   readonly path: string;
   readonly mountPath: string;
+  readonly route: string;
   search: string;
   query: Record<string, string | string[]> = {};
   readonly ip: string;
@@ -41,13 +51,16 @@ class MemoryRequestView implements RequestView {
   readonly headers: Record<string, string | string[] | undefined> = {};
 
   constructor(o: TestRequestOptions) {
-    const url = new URL(o.url ?? '/', 'http://test.invalid');
+    const url = o.url ?? '/';
+    const q = url.indexOf('?');
     this.method = (o.method ?? 'GET').toUpperCase();
-    this.originalPath = url.pathname;
-    this.mountPath = o.mountPath ?? '';
-    this.path = this.originalPath.startsWith(this.mountPath) ? this.originalPath.slice(this.mountPath.length) || '/' : this.originalPath;
+    // The same normal form as a server request (see RequestView.originalPath).
+    this.originalPath = normalizePath(q === -1 ? url : url.slice(0, q));
+    this.mountPath = o.mountPath ? normalizePath(o.mountPath) : '';
+    this.path = underMount(this.originalPath, this.mountPath) ?? this.originalPath;
+    this.route = o.route ?? (this.mountPath || '/');
     this.search = '';
-    this.setSearch(url.search);
+    this.setSearch(q === -1 ? '' : url.slice(q));
     this.ip = o.ip ?? '127.0.0.1';
     this.protocol = o.protocol ?? 'http';
     this.host = o.host ?? 'localhost';
@@ -97,7 +110,7 @@ class MemoryResponseView implements ResponseView {
  * ```
  */
 export function createTestContext(options: TestRequestOptions = {}): RequestContext {
-  const ctx = new RequestContext(new MemoryRequestView(options), new MemoryResponseView());
+  const ctx = new GatewayContext(new MemoryRequestView(options), new MemoryResponseView(), undefined, options.logger ?? getLogger());
   ctx.consumer = options.consumer;
   ctx.credential = options.credential;
   Object.assign(ctx.shared, options.shared ?? {});
@@ -138,23 +151,33 @@ export interface TestResult {
  */
 export async function runPlugin(
   plugins: AnyPlugin | AnyPlugin[],
-  ctx: RequestContext = createTestContext(),
+  context: RequestContext = createTestContext(),
   response: TestUpstreamResponse = {},
 ): Promise<TestResult> {
+  const ctx = internal(context);
   const pipeline = new Pipeline(Array.isArray(plugins) ? plugins : [plugins], 'runPlugin');
   await pipeline.runAccess(ctx);
-  const answer = ctx.exited ?? { status: response.status ?? 200, headers: response.headers, body: response.body };
-  const res = ctx.response;
-  res.status = answer.status;
-  for (const [k, val] of Object.entries(answer.headers ?? {})) if (val !== undefined) res.setHeader(k, val);
-  const serialized = serializeBody(answer.body);
-  if (serialized && res.getHeader('content-type') === undefined) res.setHeader('content-type', serialized.type);
-  runHeaderFilters(ctx);
-  (res as { headersSent: boolean }).headersSent = true;
-  let bytes: Buffer = serialized ? Buffer.from(serialized.payload) : Buffer.alloc(0);
-  if (ctx.hasBodyFilter) bytes = runBodyFilters(ctx, bytes, true);
+  const exited = ctx.answer !== undefined;
+  if (!exited) {
+    // The handler's answer takes the path tollgate's own answers take: one response path.
+    ctx.answer = { status: response.status ?? 200, headers: response.headers, body: response.body };
+    ctx.answeredBy = 'app';
+  }
+  const { status, headers, body: prepared, sendBody } = prepareAnswer(ctx);
+  const view = ctx.response as MemoryResponseView;
+  // What a host would hand to writeHead: the head the client receives.
+  view.status = status;
+  for (const name in headers) view.setHeader(name, headers[name]!);
+  view.headersSent = true;
+  const bytes = !sendBody || prepared === undefined ? Buffer.alloc(0) : isReadable(prepared) ? await collect(prepared) : Buffer.from(prepared);
   await runLog(ctx);
-  const type = String(res.getHeader('content-type') ?? '');
+  const type = String(view.getHeader('content-type') ?? '');
   const body = bytes.length === 0 ? undefined : /json/.test(type) ? JSON.parse(bytes.toString('utf8')) : /^text\//.test(type) ? bytes.toString('utf8') : bytes;
-  return { status: res.status, headers: res.getHeaders(), body, exited: ctx.exited !== undefined, ctx };
+  return { status, headers: view.getHeaders(), body, exited, ctx };
+}
+
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
 }

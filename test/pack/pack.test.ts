@@ -4,7 +4,7 @@
  * jest suite that uses `tollgate/testing`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,11 +15,12 @@ const run = (cmd: string, args: string[], cwd: string) =>
 
 describe('the packed tarball', () => {
   let scratch: string;
+  let tarball: string;
 
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'tollgate-pack-'));
     run('npm', ['run', 'build', '--silent'], root);
-    const tarball = run('npm', ['pack', '--silent', '--pack-destination', scratch], root).trim().split('\n').pop()!;
+    tarball = run('npm', ['pack', '--silent', '--pack-destination', scratch], root).trim().split('\n').pop()!;
     cpSync(join(__dirname, 'fixture'), scratch, { recursive: true });
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3'], scratch);
   }, 240_000);
@@ -53,6 +54,44 @@ describe('the packed tarball', () => {
   it('requires the root from CommonJS', () => {
     const out = run('node', ['-e', "const t = require('tollgate'); console.log(typeof t.definePlugin, typeof require('tollgate/express').gateway)"], scratch);
     expect(out.trim()).toBe('function function');
+  });
+
+  it('runs two copies of the package side by side, each with its own context and logger', () => {
+    // A second copy, as a nested dependency would be: same code, another directory.
+    const second = join(scratch, 'node_modules', 'tollgate-second');
+    mkdirSync(second);
+    run('tar', ['-xzf', join(scratch, tarball), '-C', second, '--strip-components=1'], scratch);
+    const script = `
+      const http = require('node:http');
+      const express = require('express');
+      const copies = [['first', 'tollgate', 'tollgate/express'], ['second', './node_modules/tollgate-second/dist/index.js', './node_modules/tollgate-second/dist/adapters/express.js']];
+      const logs = { first: [], second: [] };
+      const app = express();
+      for (const [name, root, adapter] of copies) {
+        const t = require(root);
+        t.setLogger({ debug() {}, info() {}, warn() {}, error: (m) => logs[name].push(m) });
+        const boom = t.definePlugin({ name: 'boom', priority: 1, headerFilter() { throw new Error(name); } });
+        const tag = t.definePlugin({ name: 'tag', priority: 2, access(ctx) { ctx.shared[name] = true; } });
+        app.use(require(adapter).gateway(tag, boom));
+      }
+      app.get('/', (req, res) => {
+        const seen = copies.map(([, , adapter]) => Object.keys(require(adapter).getContext(req).shared));
+        res.json(seen);
+      });
+      const server = app.listen(0, '127.0.0.1', async () => {
+        const res = await fetch('http://127.0.0.1:' + server.address().port + '/');
+        const seen = await res.json();
+        server.close();
+        const proto = http.ServerResponse.prototype;
+        console.log(JSON.stringify({ status: res.status, seen, logs, prototype: [proto.writeHead.name, Object.hasOwn(proto, 'end')] }));
+      });`;
+    const out = JSON.parse(run('node', ['-e', script], scratch)) as { status: number; seen: string[][]; logs: Record<string, string[]>; prototype: unknown[] };
+    expect(out.status).toBe(200);
+    // Each copy keeps its own context on the request and never reads the other's.
+    expect(out.seen).toEqual([['first'], ['second']]);
+    // Each copy's failing filter is reported by that copy, through that copy's logger.
+    expect(out.logs).toEqual({ first: ['plugin "boom" threw in headerFilter'], second: ['plugin "boom" threw in headerFilter'] });
+    expect(out.prototype).toEqual(['writeHead', false]);
   });
 
   it("runs the user's jest suite that uses tollgate/testing", () => {

@@ -10,7 +10,8 @@
  */
 import type { OutgoingHttpHeader } from 'node:http';
 import type { RequestContext } from '../../core/context';
-import { settle } from '../../core/pipeline';
+import { internal } from '../../core/gateway-context';
+import { settle } from '../../core/phases';
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { MemoryResponseStore } from '../../stores/memory-response-store';
 import { RedisResponseStore } from '../../stores/redis-response-store';
@@ -117,7 +118,7 @@ export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
     if (show.age) headers['Age'] = String(Math.floor(ageOf(entry, Date.now())));
     ctx.exit(entry.status, entry.body, headers);
     // Nothing to capture or release: the response is written without this plugin's later phases.
-    settle(ctx, self);
+    settle(internal(ctx), self);
   };
 
   const usable = (entry: CachedResponse | undefined, ctx: RequestContext, d: RequestDirectives | undefined): entry is CachedResponse =>

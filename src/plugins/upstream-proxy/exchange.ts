@@ -16,20 +16,22 @@
  * What is left once those are fixed is `http.request` plus `pipe`, which is what this file does,
  * with a keep-alive agent and fewer allocations per request than hpm's async layers.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import type { RequestContext } from '../../core/context';
-import { InternalError, TollgateError, UpstreamError, UpstreamUnavailableError } from '../../core/errors';
-import { describeError, getLogger } from '../../core/logger';
+import type { NodeRequest, NodeResponse } from '../../core/context';
+import { InternalError, TollgateError, UpstreamUnavailableError } from '../../core/errors';
+import type { GatewayContext } from '../../core/gateway-context';
+import { describeError } from '../../core/logger';
 import type { AgentPool } from './agents';
 import type { BackendAuth } from './backend-auth';
 import type { Balancer, TargetState } from './balancer';
 import { upstreamHeaders, upstreamPath } from './forwarded-headers';
 import type { UpstreamProxyConfig } from './options';
 import { planBody, UnreplayableBodyError, type BodyPlan } from './request-body';
-import { writeError, writeUpstreamHead } from './response';
+import { upstreamAnswer } from './response';
 import { classify, ProxyTimeoutError } from './upstream-errors';
+import { responseGone } from '../../core/phases';
 
 /** What every exchange of one plugin instance shares. */
 export interface ProxyRuntime {
@@ -113,7 +115,7 @@ class Attempt {
     if (!this.responded) {
       const phase = this.request.writableFinished ? 'read' : 'write';
       this.exchange.failed(this, new ProxyTimeoutError(phase, phase === 'read' ? config.readTimeout : config.writeTimeout));
-    } else if (res.writableNeedDrain) {
+    } else if ((res as { writableNeedDrain?: boolean }).writableNeedDrain === true) {
       // The client is the slow one; look again later.
       this.socket?.setTimeout(config.readTimeout);
     } else {
@@ -138,7 +140,15 @@ class Attempt {
   };
 }
 
-/** One request through the proxy, from the first try to the last byte of the response. */
+/**
+ * One request through the proxy, from the first try to the last byte of the response.
+ *
+ * The access phase waits for it (`start()`'s promise) until the upstream's response head is in;
+ * the exchange then hands status, headers and the body stream to the context as its answer, and
+ * the host writes it through the one response path (header and body phases included). Errors
+ * before that point become the context's answer too (502/503/504 JSON); after it, the connection
+ * is cut, the only signal left once the head is out.
+ */
 export class Exchange {
   readonly config: UpstreamProxyConfig;
   body: BodyPlan = { kind: 'none', declared: false };
@@ -150,28 +160,40 @@ export class Exchange {
   private upstreamStart = 0;
   /** The client went away, or the response is complete: nothing more to do. */
   private closed = false;
+  /** Whether the context has its answer (or the client left before one): the access phase is over. */
+  private settled = false;
+  private finishAccess: () => void = noop;
 
   constructor(
     private readonly rt: ProxyRuntime,
-    private readonly ctx: RequestContext,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    private readonly ctx: GatewayContext,
+    readonly req: NodeRequest,
+    readonly res: NodeResponse,
   ) {
     this.config = rt.config;
     this.retriesLeft = rt.config.retries;
   }
 
-  start(): void {
+  /** Starts the first try; resolves once the context has its answer or the client left. */
+  start(): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.finishAccess = resolve));
     // A client that left while earlier plugins were still at work: no upstream request at all.
-    if (this.res.destroyed) return;
+    if (responseGone(this.res)) {
+      this.settle();
+      return done;
+    }
     this.res.once('close', this.onClientClose);
     const plan = planBody(this.req);
     if (plan instanceof UnreplayableBodyError) {
-      getLogger().error(`upstreamProxy: ${plan.message}`);
-      return this.fail(new InternalError('request body consumed', { cause: plan }));
+      this.ctx.log.error(`upstreamProxy: ${plan.message}`);
+      this.fail(new InternalError('request body consumed', { cause: plan }));
+      return done;
     }
     this.body = plan;
-    if (this.rt.auth === undefined) return this.next();
+    if (this.rt.auth === undefined) {
+      this.next();
+      return done;
+    }
     this.rt.auth.authorization().then(
       (value) => {
         this.authorization = value;
@@ -179,6 +201,14 @@ export class Exchange {
       },
       (err: unknown) => this.fail(err),
     );
+    return done;
+  }
+
+  /** Ends the access phase (once). */
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.finishAccess();
   }
 
   /** Starts a try on the next target, or answers 503 when none is healthy. */
@@ -213,7 +243,7 @@ export class Exchange {
       });
     } catch (err) {
       // A plugin put a value Node refuses (a newline, say) into a request header.
-      getLogger().error('upstreamProxy: could not build the upstream request', describeError(err));
+      this.ctx.log.error('upstreamProxy: could not build the upstream request', describeError(err));
       return this.fail(new InternalError('invalid upstream request', { cause: err }));
     }
     const attempt = new Attempt(this, state, request);
@@ -236,13 +266,13 @@ export class Exchange {
       this.retriesLeft--;
       return this.next();
     }
-    getLogger().warn(`upstreamProxy: request to ${attempt.state.target.url} failed`, describeError(err));
+    this.ctx.log.warn(`upstreamProxy: request to ${attempt.state.target.url} failed`, describeError(err));
     this.fail(failure.error);
   }
 
   /** The upstream answered: replay once on a 401 with a fresh backend token, else stream it back. */
   respond(attempt: Attempt, response: IncomingMessage): void {
-    const { ctx, res } = this;
+    const { ctx } = this;
     const status = response.statusCode ?? 0;
     ctx.timings.upstreamLatency = Math.round(performance.now() - this.upstreamStart);
     this.rt.balancer.report(attempt.state, status);
@@ -268,17 +298,11 @@ export class Exchange {
       );
       return;
     }
-    try {
-      writeUpstreamHead(ctx, res, response);
-    } catch (err) {
-      getLogger().warn(`upstreamProxy: ${attempt.state.target.url} sent a response head that cannot be forwarded`, describeError(err));
-      attempt.abort();
-      return this.fail(new UpstreamError(undefined, { cause: err }));
-    }
     response.once('close', () => {
       if (!response.complete && !attempt.done) this.brokenMidBody(attempt, new Error('upstream closed the connection mid-body'), 'tcp');
     });
-    response.pipe(res);
+    upstreamAnswer(ctx, response);
+    this.settle();
   }
 
   /** The upstream failed after the head was sent: the client can only see the connection cut. */
@@ -287,22 +311,28 @@ export class Exchange {
     attempt.abort();
     this.current = undefined;
     this.rt.balancer.report(attempt.state, outcome, err);
-    getLogger().warn(`upstreamProxy: ${attempt.state.target.url} failed mid-response`, describeError(err));
+    this.ctx.log.warn(`upstreamProxy: ${attempt.state.target.url} failed mid-response`, describeError(err));
     this.res.destroy();
   }
 
-  /** Answers the client with a tollgate error (or cuts the connection if the head is out). */
+  /** Answers the client with a tollgate error (or cuts the connection once the answer is given). */
   private fail(err: unknown): void {
     if (this.closed) return;
     this.current?.abort();
     this.current = undefined;
-    if (!(err instanceof TollgateError)) getLogger().error('upstreamProxy: unexpected failure', describeError(err));
-    writeError(this.ctx, this.res, err);
+    if (!(err instanceof TollgateError)) this.ctx.log.error('upstreamProxy: unexpected failure', describeError(err));
+    if (this.settled) {
+      this.res.destroy();
+      return;
+    }
+    this.ctx.fail(err);
+    this.settle();
   }
 
   /** The client's connection closed: abort the upstream request if the response was not complete. */
   private onClientClose = (): void => {
     this.closed = true;
+    this.settle();
     if (this.res.writableFinished) return;
     this.current?.abort();
     this.current = undefined;

@@ -12,9 +12,8 @@
  * @see https://developer.konghq.com/gateway/traffic-control/proxy/#headers — Kong's upstream headers
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1 — hop-by-hop headers
  */
-import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { RequestContext } from '../../core/context';
+import type { NodeRequest, RequestContext } from '../../core/context';
 import type { TargetConfig } from './options';
 import type { BodyPlan } from './request-body';
 
@@ -78,12 +77,14 @@ export interface HeaderInputs {
  * The upstream request headers as a flat `[name, value, …]` list, which `http.request` writes
  * (validated) without building a header map first.
  */
-export function upstreamHeaders(ctx: RequestContext, req: IncomingMessage, inputs: HeaderInputs): string[] {
+export function upstreamHeaders(ctx: RequestContext, req: NodeRequest, inputs: HeaderInputs): string[] {
   const headers = ctx.request.headers;
   const listed = connectionListed(headers.connection);
   const rebuilt = inputs.body.kind === 'buffer';
   const out: string[] = [];
   for (const name in headers) {
+    // HTTP/2 pseudo-headers (`:path`, `:authority`, …) describe the request; they are not headers.
+    if (name.charCodeAt(0) === 0x3a /* : */) continue;
     if (SET_BY_PROXY.has(name) || listed?.has(name)) continue;
     // A rebuilt body is the parser's decoded bytes: the client's Content-Encoding no longer applies.
     if (rebuilt && name === 'content-encoding') continue;
@@ -95,7 +96,7 @@ export function upstreamHeaders(ctx: RequestContext, req: IncomingMessage, input
   }
   if (inputs.authorization !== undefined) out.push('authorization', inputs.authorization);
 
-  const hostHeader = ctx.request.header('host') ?? '';
+  const hostHeader = ctx.request.header('host') ?? ctx.request.header(':authority') ?? '';
   out.push('host', inputs.preserveHost && hostHeader ? hostHeader : inputs.target.host);
 
   const body = inputs.body;

@@ -6,6 +6,7 @@
  */
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { InternalError } from '../../core/errors';
+import { internal } from '../../core/gateway-context';
 import { AgentPool } from './agents';
 import { BackendAuth } from './backend-auth';
 import { Balancer } from './balancer';
@@ -78,8 +79,7 @@ export function upstreamProxy(options: UpstreamProxyOptions): UpstreamProxyPlugi
           'upstreamProxy needs the Node request and response (ctx.raw): mount it with tollgate/express or tollgate/koa; in tollgate/testing, test the plugins before it',
         );
       }
-      ctx.respondedBy = 'upstream-proxy';
-      new Exchange(runtime, ctx, raw.req, raw.res).start();
+      return new Exchange(runtime, internal(ctx), raw.req, raw.res).start();
     },
   });
   return {

@@ -10,7 +10,7 @@
  * raw bytes a parser kept (`req.rawBody`), and a body that cannot be rebuilt is refused with a
  * clear error instead of hanging.
  */
-import type { IncomingMessage } from 'node:http';
+import type { NodeRequest } from '../../core/context';
 
 /** What to send as the upstream request body. */
 export type BodyPlan =
@@ -35,23 +35,26 @@ export class UnreplayableBodyError extends Error {
 const NONE_DECLARED: BodyPlan = Object.freeze({ kind: 'none', declared: true });
 const NONE: BodyPlan = Object.freeze({ kind: 'none', declared: false });
 
-type ParsedRequest = IncomingMessage & { body?: unknown; rawBody?: unknown };
+type ParsedRequest = NodeRequest & { body?: unknown; rawBody?: unknown };
 
 /** Decides how the body of `req` is sent upstream. */
-export function planBody(req: IncomingMessage): BodyPlan | UnreplayableBodyError {
+export function planBody(req: NodeRequest): BodyPlan | UnreplayableBodyError {
   const headers = req.headers;
-  const contentLength = headers['content-length'];
-  // RFC 9112 §6.3: a request has a body only if it says so.
-  const hasBody = headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0');
+  const contentLength = headers['content-length'] as string | undefined;
+  // RFC 9112 §6.3: an HTTP/1 request has a body only if it says so. Over HTTP/2 the length is
+  // optional: a request has one unless its HEADERS frame ended the stream (RFC 9113 §8.1).
+  const http2 = 'stream' in req && !req.stream.endAfterHeaders;
+  const hasBody = http2 ? contentLength !== '0' : headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0');
   if (!hasBody) return contentLength === undefined ? NONE : NONE_DECLARED;
   if (!req.readableEnded) return { kind: 'stream', contentLength: headers['transfer-encoding'] === undefined ? contentLength : undefined };
+  // (an HTTP/2 body of unknown length goes upstream chunked)
 
   const { rawBody, body } = req as ParsedRequest;
   if (Buffer.isBuffer(body)) return { kind: 'buffer', data: body };
   if (typeof body === 'string') return { kind: 'buffer', data: Buffer.from(body) };
   // The parsed body wins over raw bytes: plugins edit req.body (the OIDC plugin removes a
   // client_secret sent as a body argument), and what they removed must not go upstream.
-  const contentType = (headers['content-type'] ?? '').toLowerCase();
+  const contentType = ((headers['content-type'] as string | undefined) ?? '').toLowerCase();
   if (body !== undefined && (contentType.startsWith('application/json') || /^[a-z]+\/[^;]*\+json/.test(contentType))) {
     return { kind: 'buffer', data: Buffer.from(JSON.stringify(body)) };
   }
