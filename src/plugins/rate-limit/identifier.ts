@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../core/context';
+import { normalizePath, routeIdentity } from '../../core/path';
 import type { RateLimitConfig } from './options';
 
 /** Resolves the counter key of a request. */
@@ -52,13 +53,14 @@ export function identifierFor(config: RateLimitConfig): Identify {
       };
     }
     case 'path': {
-      const key = bounded('path:', config.path!);
-      const path = config.path!;
-      return (ctx) => (ctx.request.originalPath === path ? key : ctx.request.ip);
+      // Compared in the form routers match on, so `/LOGIN`, `/login/` and `//login` count as `/login`.
+      const path = routeIdentity(normalizePath(config.path!));
+      const key = bounded('path:', path);
+      return (ctx) => (routeIdentity(ctx.request.originalPath) === path ? key : ctx.request.ip);
     }
     case 'service':
       // Kong counts every request to the matched service together; the closest thing a tollgate
       // plugin has to a service is the prefix its gateway is mounted under.
-      return (ctx) => bounded('service:', ctx.request.mountPath || '/');
+      return (ctx) => bounded('service:', routeIdentity(ctx.request.mountPath || '/'));
   }
 }

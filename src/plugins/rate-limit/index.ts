@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../core/context';
 import { RateLimitError } from '../../core/errors';
+import { routeIdentity } from '../../core/path';
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { RedisConnection } from '../../stores/redis';
 import { rateLimitHeaders } from './headers';
@@ -30,25 +31,24 @@ export interface RateLimitPlugin extends Plugin<RateLimitConfig, RateLimitState>
 }
 
 /**
- * Constructions so far of each options fingerprint, for the default Redis namespace: the n-th
- * plugin built with given options gets the same namespace in every process running the same code.
+ * What identifies a plugin by what it counts: its windows and limits and how it picks the client.
+ * Every instance of the service builds the same plugin from the same options, so this is the same
+ * in every process, whatever else was built before it.
  */
-const constructed = new Map<string, number>();
-
-/**
- * The default Redis namespace. Kong scopes counters to the route or service a plugin is attached
- * to; a tollgate plugin object is its own attachment, so two plugins in one process never share,
- * while the same plugin in every instance of the service does (through Redis).
- */
-function defaultNamespace(config: RateLimitConfig): string {
-  const fingerprint = createHash('sha256')
+function fingerprint(config: RateLimitConfig): string {
+  return createHash('sha256')
     .update(JSON.stringify([config.limits, config.limitBy, config.headerName ?? null, config.path ?? null]))
     .digest('base64url')
     .slice(0, 16);
-  const n = constructed.get(fingerprint) ?? 0;
-  constructed.set(fingerprint, n + 1);
-  return n === 0 ? fingerprint : `${fingerprint}.${n}`;
 }
+
+/**
+ * The route part of a counter key. Kong scopes counters to the route or service a plugin is
+ * attached to; here that is the route the framework matched (see `RequestView.route`), folded so
+ * that spellings one router treats alike (`/API`, `/api/`) count together. Encoded, so the `:`
+ * that separates it from the client's identifier cannot occur in it.
+ */
+const routeOf = (ctx: RequestContext): string => encodeURIComponent(routeIdentity(ctx.request.route));
 
 /**
  * Limits how many requests a client may make per second, minute, hour, day, month and year, with
@@ -75,14 +75,18 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
   // Built once: refusing a request is on the hot path of a flood.
   const refusal = new RateLimitError(config.errorMessage, { status: config.errorCode });
 
+  // With a namespace, one budget wherever the plugin is mounted; without, one per route.
+  const counterKey: (ctx: RequestContext, client: string) => string =
+    config.namespace !== undefined ? (_ctx, client) => client : (ctx, client) => `${routeOf(ctx)}:${client}`;
+
   let limiter: Limiter;
   if (config.policy === 'redis') {
     const redis = config.redis!;
     const connection = new RedisConnection(redis, 'rateLimit');
-    const namespace = config.namespace ?? defaultNamespace(config);
-    limiter = new RedisLimiter(windows, connection, namespace, redis.client ? redis.commandTimeout : undefined);
+    limiter = new RedisLimiter(windows, connection, config.namespace ?? fingerprint(config), redis.client ? redis.commandTimeout : undefined);
   } else {
-    limiter = new LocalLimiter(windows, config.maxKeys, config.namespace);
+    // Counters of this plugin instance alone: they go when the plugin goes.
+    limiter = new LocalLimiter(windows, config.maxKeys);
   }
 
   const decide = (ctx: RequestContext, state: RateLimitState, decision: Decision, now: number, key: string): void => {
@@ -103,7 +107,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
     access(ctx, state) {
       const key = identify(ctx);
       const now = Date.now();
-      const result = limiter.hit(key, now);
+      const result = limiter.hit(counterKey(ctx, key), now);
       if (!(result instanceof Promise)) return decide(ctx, state, result, now, key);
       return result.then(
         (decision) => decide(ctx, state, decision, now, key),

@@ -7,26 +7,7 @@
  */
 import { BoundedCounters, type Counter } from '../../stores/memory-counters';
 import type { Decision, Limiter } from './limiter';
-import { LONGEST_PERIOD_MS, type Window, type WindowName } from './windows';
-
-/**
- * Counters shared by the `local` plugins that set the same `namespace`, one set per window.
- * Plugins without a namespace get counters of their own.
- */
-const shared = new Map<string, Map<WindowName, BoundedCounters>>();
-
-function countersFor(windows: readonly Window[], maxKeys: number, namespace: string | undefined): BoundedCounters[] {
-  let byWindow = namespace === undefined ? undefined : shared.get(namespace);
-  if (byWindow === undefined) {
-    byWindow = new Map();
-    if (namespace !== undefined) shared.set(namespace, byWindow);
-  }
-  return windows.map((w) => {
-    let counters = byWindow.get(w.name);
-    if (counters === undefined) byWindow.set(w.name, (counters = new BoundedCounters(maxKeys, LONGEST_PERIOD_MS[w.name])));
-    return counters;
-  });
-}
+import { LONGEST_PERIOD_MS, type Window } from './windows';
 
 /** Counts requests in memory; all windows or none. */
 export class LocalLimiter implements Limiter {
@@ -37,9 +18,8 @@ export class LocalLimiter implements Limiter {
   constructor(
     private readonly windows: readonly Window[],
     maxKeys: number,
-    namespace?: string,
   ) {
-    this.counters = countersFor(windows, maxKeys, namespace);
+    this.counters = windows.map((w) => new BoundedCounters(maxKeys, LONGEST_PERIOD_MS[w.name]));
     this.found = windows.map(() => undefined);
   }
 

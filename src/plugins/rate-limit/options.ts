@@ -68,10 +68,11 @@ export interface RateLimitOptions {
    */
   headers?: HeaderStyle;
   /**
-   * tollgate addition. Counters are shared by the plugins that have the same namespace (Kong
-   * scopes them to the route or service a plugin is attached to). By default each `rateLimit()`
-   * counts on its own; with Redis, the default is derived from the options so that every
-   * instance of the service (same code) shares counters.
+   * tollgate addition. Without it, counters are kept per route the plugin is mounted on (Kong
+   * scopes them to the route or service a plugin is attached to) and, with Redis, keyed by the
+   * route and the plugin's options, so every instance of the service shares them whatever order
+   * it built its plugins in. With it, one budget wherever the plugin is mounted: across routes for
+   * a plugin object (`local`), and across every plugin with this namespace (`redis`).
    */
   namespace?: string;
   /**

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import express from 'express';
 import Koa from 'koa';
 import request from 'supertest';
@@ -65,15 +66,12 @@ describe('rateLimit with Express', () => {
     expect(hit.headers['ratelimit-remaining']).toBe('3');
   });
 
-  it('adds the headers to a response a plugin writes to Node itself, as the upstream proxy does', async () => {
+  it('adds the headers to a body a plugin streams, as the upstream proxy does', async () => {
     const proxy = definePlugin({
       name: 'fake-proxy',
       priority: 0,
       access(ctx) {
-        ctx.respondedBy = 'fake-proxy';
-        const res = ctx.raw!.res;
-        res.writeHead(200, { 'content-type': 'application/json', via: '1.1 tollgate' });
-        res.end(JSON.stringify({ from: 'upstream' }));
+        ctx.exit(200, Readable.from([JSON.stringify({ from: 'upstream' })]), { 'content-type': 'application/json', via: '1.1 tollgate' });
       },
     });
     const app = expressApp(undefined, rateLimit({ minute: 5, limitBy: 'ip' }), proxy);
@@ -106,10 +104,23 @@ describe('rateLimit with Express', () => {
     expect((await request(app).get('/b')).status).toBe(200);
   });
 
-  it('shares one bucket between routes whose plugins set the same namespace', async () => {
+  it('counts one plugin per route it is mounted on', async () => {
     const app = express();
-    app.get('/a', gateway(rateLimit({ minute: 1, limitBy: 'ip', namespace: 'adapters-shared' })), (_req, res) => void res.send('a'));
-    app.get('/b', gateway(rateLimit({ minute: 1, limitBy: 'ip', namespace: 'adapters-shared' })), (_req, res) => void res.send('b'));
+    const limit = rateLimit({ minute: 1, limitBy: 'ip' });
+    app.get('/a', gateway(limit), (_req, res) => void res.send('a'));
+    app.get('/b/:id', gateway(limit), (_req, res) => void res.send('b'));
+    expect((await request(app).get('/a')).status).toBe(200);
+    expect((await request(app).get('/b/1')).status).toBe(200);
+    // The route is the pattern Express matched: /b/2 is the same route as /b/1.
+    expect((await request(app).get('/b/2')).status).toBe(429);
+    expect((await request(app).get('/A/')).status).toBe(429);
+  });
+
+  it('shares one bucket between the routes of a plugin that sets a namespace', async () => {
+    const app = express();
+    const limit = rateLimit({ minute: 1, limitBy: 'ip', namespace: 'adapters-shared' });
+    app.get('/a', gateway(limit), (_req, res) => void res.send('a'));
+    app.get('/b', gateway(limit), (_req, res) => void res.send('b'));
     expect((await request(app).get('/a')).status).toBe(200);
     expect((await request(app).get('/b')).status).toBe(429);
   });

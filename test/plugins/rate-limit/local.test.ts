@@ -124,15 +124,27 @@ describe('rateLimit (local policy, runPlugin)', () => {
     }
   });
 
-  it('keeps counters of different plugins apart unless they share a namespace', async () => {
+  it('keeps the counters of each plugin instance to itself, whatever their namespace', async () => {
     const a = rateLimit({ minute: 1 });
     const b = rateLimit({ minute: 1 });
     expect((await send(a, 1))[0]!.status).toBe(200);
     expect((await send(b, 1))[0]!.status).toBe(200);
+    // Nothing process-wide: a second plugin with the same namespace has counters of its own.
     const c = rateLimit({ minute: 1, namespace: 'shared-local-test' });
     const d = rateLimit({ minute: 1, namespace: 'shared-local-test' });
     expect((await send(c, 1))[0]!.status).toBe(200);
-    expect((await send(d, 1))[0]!.status).toBe(429);
+    expect((await send(d, 1))[0]!.status).toBe(200);
+  });
+
+  it('counts one plugin per route, or across its routes with a namespace', async () => {
+    const at = (mountPath: string) => createTestContext({ url: `${mountPath}/x`, mountPath });
+    const perRoute = rateLimit({ minute: 1 });
+    expect((await runPlugin(perRoute, at('/a'))).status).toBe(200);
+    expect((await runPlugin(perRoute, at('/b'))).status).toBe(200);
+    expect((await runPlugin(perRoute, at('/A'))).status).toBe(429);
+    const oneBudget = rateLimit({ minute: 1, namespace: 'orders' });
+    expect((await runPlugin(oneBudget, at('/a'))).status).toBe(200);
+    expect((await runPlugin(oneBudget, at('/b'))).status).toBe(429);
   });
 });
 

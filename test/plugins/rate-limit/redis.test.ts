@@ -87,15 +87,36 @@ describe('rateLimit (redis policy)', () => {
     expect(seen).toEqual([['a', '2'], ['b', '1'], ['a', '0'], [429, '0']]);
   });
 
-  it('keeps two plugins with the same options apart by default (two routes)', async () => {
+  it('keeps two routes with the same options apart by default', async () => {
     const prefix = uniquePrefix('routes');
     const first = redisLimit({ minute: 1, limitBy: 'ip', redis: { url: SHARED_REDIS, prefix } });
     const second = redisLimit({ minute: 1, limitBy: 'ip', redis: { url: SHARED_REDIS, prefix } });
     await connected(first);
     await connected(second);
-    expect((await runPlugin(first, createTestContext())).status).toBe(200);
-    expect((await runPlugin(first, createTestContext())).status).toBe(429);
-    expect((await runPlugin(second, createTestContext())).status).toBe(200);
+    expect((await runPlugin(first, createTestContext({ url: '/a/x', mountPath: '/a' }))).status).toBe(200);
+    expect((await runPlugin(first, createTestContext({ url: '/a/x', mountPath: '/a' }))).status).toBe(429);
+    expect((await runPlugin(second, createTestContext({ url: '/b/x', mountPath: '/b' }))).status).toBe(200);
+  });
+
+  it('shares each route\'s counter between instances that built their routes in opposite orders', async () => {
+    const prefix = uniquePrefix('order');
+    const options = { minute: 2, limitBy: 'ip' as const, redis: { url: SHARED_REDIS, prefix } };
+    // Instance 1 builds /a then /b; instance 2 builds /b then /a (same options everywhere).
+    const one = express();
+    const oneA = redisLimit(options);
+    const oneB = redisLimit(options);
+    one.use('/a', gateway(oneA), (_req, res) => void res.send('a1'));
+    one.use('/b', gateway(oneB), (_req, res) => void res.send('b1'));
+    const two = express();
+    const twoB = redisLimit(options);
+    const twoA = redisLimit(options);
+    two.use('/b', gateway(twoB), (_req, res) => void res.send('b2'));
+    two.use('/a', gateway(twoA), (_req, res) => void res.send('a2'));
+    await Promise.all([oneA, oneB, twoA, twoB].map(connected));
+    const statuses = async (app: express.Express, path: string) => (await request(app).get(path)).status;
+    expect([await statuses(one, '/a/x'), await statuses(two, '/a/y'), await statuses(one, '/a'), await statuses(two, '/A/z')]).toEqual([200, 200, 429, 429]);
+    // /b has its own budget, untouched by the four requests to /a.
+    expect([await statuses(two, '/b'), await statuses(one, '/b/q'), await statuses(two, '/b')]).toEqual([200, 200, 429]);
   });
 
   it('uses an ioredis client the app passes, and leaves it open on close()', async () => {
