@@ -18,6 +18,8 @@ import { gateway } from 'tollgate/express';
 export interface IntrospectionGatewayOptions {
   /** The authorization server's issuer; its discovery document names the introspection endpoint. */
   issuer: string;
+  /** The API identifier the tokens must be issued for (their `aud`). */
+  audience: string;
   /** The gateway's own client at the authorization server, allowed to introspect tokens. */
   gatewayClientId: string;
   gatewayClientSecret: string;
@@ -36,6 +38,8 @@ export function introspectionApp(options: IntrospectionGatewayOptions): express.
         issuer: options.issuer,
         allowInsecureIssuer: options.allowInsecureIssuer ?? false,
         authMethods: ['introspection'],
+        // An active token for another API of the same server is refused (401).
+        audience: options.audience,
         introspection: {
           // Sent as HTTP Basic; a server that wants another header takes authorizationValue instead.
           clientId: options.gatewayClientId,

@@ -23,7 +23,7 @@ describe('introspection example', () => {
       ],
     });
     upstream = await createEchoUpstream();
-    app = introspectionApp({ issuer: server.issuer, gatewayClientId: 'gateway', gatewayClientSecret: 'gateway-secret', upstreamUrl: upstream.url, allowInsecureIssuer: true });
+    app = introspectionApp({ issuer: server.issuer, audience: 'https://reports.example.com', gatewayClientId: 'gateway', gatewayClientSecret: 'gateway-secret', upstreamUrl: upstream.url, allowInsecureIssuer: true });
   });
   afterAll(async () => {
     await Promise.all([server.close(), upstream.close()]);

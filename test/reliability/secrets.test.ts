@@ -63,6 +63,7 @@ beforeAll(async () => {
   const auth = oidc({
     issuer: idp.issuer,
     authMethods: ['client_credentials', 'bearer', 'introspection'],
+    audience: AUDIENCE,
     tokenEndpoint: `${front.url}oauth/token`,
     introspectionEndpoint: `${front.url}oauth/introspect`,
     introspection: { clientId: introspector.id, clientSecret: introspector.secret, ttl: 0 },

@@ -36,8 +36,16 @@ export interface OidcOptions {
   issuer: string;
   /** How requests may authenticate. @defaultValue `['bearer']` */
   authMethods?: OidcAuthMethod[];
-  /** A token passes only if its `aud` holds one of these (otherwise 401 `invalid_token`). @defaultValue any audience */
-  audience?: string | string[];
+  /**
+   * A token passes only if its `aud` holds one of these (otherwise 401 `invalid_token`). Required
+   * when `authMethods` holds `bearer` or `introspection`: without it every token the issuer signs,
+   * for any of its APIs, would pass. `false` says explicitly that any audience is accepted.
+   * Not required for `client_credentials` alone, whose tokens come from the token endpoint itself.
+   *
+   * @defaultValue none: a `ConfigError` names it unless set (or `false`)
+   * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 — the resource server validates `aud`
+   */
+  audience?: string | string[] | false;
   /** Kong's `audience_required`: alternatives, each a space-separated list that must all be in `aud` (otherwise 403). @defaultValue none */
   audienceRequired?: string[];
   /** Kong's `scopes_required`: the token passes if it has all scopes of any one entry (`['read write', 'admin']`), otherwise 403. @defaultValue none */
@@ -96,7 +104,8 @@ export interface OidcOptions {
 export interface OidcConfig {
   readonly issuer: string;
   readonly authMethods: readonly OidcAuthMethod[];
-  readonly audience?: readonly string[];
+  /** The audiences a token may be for, or `false` when any audience passes. */
+  readonly audience: readonly string[] | false;
   /** Each an AND-list; the outer list is an OR. */
   readonly audienceRequired: readonly (readonly string[])[];
   readonly scopesRequired: readonly (readonly string[])[];
@@ -135,7 +144,7 @@ const claimPath = v.list(v.string(), { minLength: 1 });
 const shape = {
   issuer: v.url(),
   authMethods: v.optional(v.array(v.oneOf(['bearer', 'client_credentials', 'introspection'] as const), { minLength: 1 }), () => ['bearer' as const]),
-  audience: v.optional(v.list(v.string(), { minLength: 1 })),
+  audience: v.optional(v.either(v.list(v.string(), { minLength: 1 }), v.custom<false>('false', (x) => x === false))),
   audienceRequired: v.optional(v.array(v.string()), () => []),
   scopesRequired: v.optional(v.array(v.string()), () => []),
   scopesClaim: v.optional(claimPath, () => ['scope']),
@@ -210,6 +219,14 @@ export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfi
   if (o.realm !== undefined && !/^[\x20-\x7e]+$/.test(o.realm.replace(/["\\]/g, '\x00'))) {
     throw new ConfigError(`oidc: "realm" must be printable ASCII without quotes or backslashes, got ${JSON.stringify(o.realm)}`, 'realm');
   }
+  // express-oauth2-jwt-bearer's rule: no silent "any audience" where presented tokens are validated.
+  const validatesTokens = o.authMethods.filter((m) => m === 'bearer' || m === 'introspection');
+  if (o.audience === undefined && validatesTokens.length > 0) {
+    throw new ConfigError(
+      `oidc: "audience" is required with authMethods ${validatesTokens.map((m) => `"${m}"`).join(' and ')} (the API identifier your tokens are issued for, such as 'https://api.example.com'); set audience: false to accept tokens for any audience of the issuer`,
+      'audience',
+    );
+  }
   let introspection: OidcConfig['introspection'];
   let introspectionAuthorization: string | undefined;
   if (o.authMethods.includes('introspection')) {
@@ -237,7 +254,7 @@ export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfi
   const config: OidcConfig = {
     issuer: o.issuer,
     authMethods: [...new Set(o.authMethods)],
-    ...(o.audience ? { audience: o.audience } : {}),
+    audience: o.audience ?? false,
     audienceRequired: alternatives(o.audienceRequired, 'audienceRequired'),
     scopesRequired: alternatives(o.scopesRequired, 'scopesRequired'),
     scopesClaim: o.scopesClaim,

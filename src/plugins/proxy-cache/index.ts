@@ -81,7 +81,7 @@ function assemble(chunks: Buffer[], size: number): Buffer {
  * @example
  * ```ts
  * const cache = proxyCache({ strategy: 'memory', cacheTtl: 30 });
- * app.use('/httpbin', gateway(oidc({ issuer }), rateLimit({ minute: 5 }), cache, upstreamProxy({ url })));
+ * app.use('/httpbin', gateway(oidc({ issuer, audience }), rateLimit({ minute: 5 }), cache, upstreamProxy({ url })));
  * await cache.purgeAll();
  * ```
  * @throws ConfigError when an option is wrong.

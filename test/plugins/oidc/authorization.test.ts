@@ -14,7 +14,7 @@ describe('oidc authorization and upstream headers', () => {
   afterAll(() => idp.close());
 
   const run = async (options: Partial<OidcOptions>, claims: Record<string, unknown>, headers: Record<string, string> = {}) => {
-    const plugin = oidc({ issuer: idp.issuer, allowInsecureIssuer: true, ...options });
+    const plugin = oidc({ issuer: idp.issuer, allowInsecureIssuer: true, audience: API, ...options });
     const token = await idp.sign({ aud: API, sub: 'user-1', ...claims });
     return runPlugin(plugin, createTestContext({ headers: { ...headers, authorization: `Bearer ${token}` } }));
   };
@@ -102,7 +102,7 @@ describe('oidc authorization and upstream headers', () => {
 
     it('drops a claim that would inject a header, and the app never sees the injected one', async () => {
       const app = express();
-      app.use(gateway(oidc({ issuer: idp.issuer, allowInsecureIssuer: true, ...options })));
+      app.use(gateway(oidc({ issuer: idp.issuer, allowInsecureIssuer: true, audience: API, ...options })));
       app.get('/', (req, res) => res.json({ user: req.headers['x-user'] ?? null, injected: req.headers['x-admin'] ?? null, org: req.headers['x-org'] ?? null }));
       const token = await idp.sign({ aud: API, sub: 'evil\r\nX-Admin: true', org: 'tab\tis fine' });
       const res = await request(app).get('/').set('authorization', `Bearer ${token}`).set('x-user', 'spoofed');

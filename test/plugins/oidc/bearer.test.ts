@@ -98,7 +98,7 @@ describe('oidc bearer', () => {
 
   it('answers 503 JSON quickly when nothing listens at the issuer', async () => {
     const port = await deadPort();
-    const { app } = appWith({ issuer: `http://127.0.0.1:${port}/`, allowInsecureIssuer: true });
+    const { app } = appWith({ issuer: `http://127.0.0.1:${port}/`, allowInsecureIssuer: true, audience: API });
     const started = Date.now();
     const res = await request(app).get('/').set('authorization', `Bearer ${await idp.sign({})}`);
     expect(res.status).toBe(503);
@@ -109,7 +109,7 @@ describe('oidc bearer', () => {
   it('answers 503 at the timeout when the issuer accepts and never answers, never hangs', async () => {
     const hole = await blackHole();
     try {
-      const { app } = appWith({ issuer: hole.url, allowInsecureIssuer: true, timeout: 300 });
+      const { app } = appWith({ issuer: hole.url, allowInsecureIssuer: true, audience: API, timeout: 300 });
       const token = await idp.sign({});
       let started = Date.now();
       const res = await request(app).get('/').set('authorization', `Bearer ${token}`);

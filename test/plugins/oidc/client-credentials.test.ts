@@ -20,7 +20,7 @@ function walkthrough(idp: TestIssuer, extra: Partial<OidcOptions> = {}) {
   app.use(express.urlencoded({ extended: false }));
   app.use(
     '/httpbin',
-    gateway(oidc({ issuer: idp.issuer, allowInsecureIssuer: true, authMethods: ['client_credentials', 'bearer'], tokenPostArgs: { audience: AUDIENCE }, ...extra })),
+    gateway(oidc({ issuer: idp.issuer, allowInsecureIssuer: true, authMethods: ['client_credentials', 'bearer'], audience: AUDIENCE, tokenPostArgs: { audience: AUDIENCE }, ...extra })),
   );
   app.all('/httpbin/anything', (req, res) => {
     const ctx = getContext(req);

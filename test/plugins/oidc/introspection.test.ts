@@ -7,6 +7,7 @@ import { createTestIssuer, type TestIssuer } from 'tollgate/testing';
 beforeAll(() => setLogger({ debug() {}, info() {}, warn() {}, error() {} }));
 afterAll(() => setLogger(null));
 
+const API = 'https://api';
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 describe('oidc introspection (RFC 7662)', () => {
@@ -24,6 +25,7 @@ describe('oidc introspection (RFC 7662)', () => {
           issuer: idp.issuer,
           allowInsecureIssuer: true,
           authMethods: ['introspection'],
+          audience: API,
           introspection: { clientId: 'gateway', clientSecret: 'gw-secret', customClaimsForward: ['tenant'] },
           ...extra,
         }),
@@ -39,7 +41,7 @@ describe('oidc introspection (RFC 7662)', () => {
 
   it('passes an active opaque token and forwards Kong X-Credential-* headers, spoofed ones replaced', async () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
-    const token = idp.opaqueToken({ sub: 'svc-1', client_id: 'reporting', scope: 'read write', tenant: 'acme', exp, username: 'reporter' });
+    const token = idp.opaqueToken({ aud: API, sub: 'svc-1', client_id: 'reporting', scope: 'read write', tenant: 'acme', exp, username: 'reporter' });
     const res = await request(app()).get('/').set('authorization', `Bearer ${token}`).set('x-credential-sub', 'spoofed').set('x-credential-jti', 'spoofed');
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('introspection');
@@ -53,6 +55,7 @@ describe('oidc introspection (RFC 7662)', () => {
       'x-credential-iat': expect.stringMatching(/^\d+$/),
       'x-credential-sub': 'svc-1',
       'x-credential-iss': idp.issuer,
+      'x-credential-aud': API,
       'x-credential-tenant': 'acme',
     });
   });
@@ -66,7 +69,7 @@ describe('oidc introspection (RFC 7662)', () => {
 
   it('caches results (active and inactive) for ttl seconds, keyed by the token', async () => {
     const a = app({ introspection: { clientId: 'gateway', clientSecret: 'gw-secret', ttl: 1 } });
-    const token = idp.opaqueToken({ sub: 'x' });
+    const token = idp.opaqueToken({ aud: API, sub: 'x' });
     await Promise.all(Array.from({ length: 5 }, () => request(a).get('/').set('authorization', `Bearer ${token}`)));
     for (let i = 0; i < 5; i++) expect((await request(a).get('/').set('authorization', `Bearer ${token}`)).status).toBe(200);
     for (let i = 0; i < 3; i++) expect((await request(a).get('/').set('authorization', 'Bearer unknown')).status).toBe(401);
@@ -77,7 +80,7 @@ describe('oidc introspection (RFC 7662)', () => {
   });
 
   it('sends authorizationValue verbatim, and a wrong one is a 502 from the issuer, not a 401 for the client', async () => {
-    const token = idp.opaqueToken({ sub: 'x' });
+    const token = idp.opaqueToken({ aud: API, sub: 'x' });
     const preset = app({ introspection: { authorizationValue: 'Basic preset-value' } });
     expect((await request(preset).get('/').set('authorization', `Bearer ${token}`)).status).toBe(200);
     const wrong = app({ introspection: { authorizationValue: basic('gateway', 'nope') } });
@@ -87,18 +90,22 @@ describe('oidc introspection (RFC 7662)', () => {
   });
 
   it('checks the audience of introspected tokens', async () => {
-    const a = app({ audience: 'https://api' });
-    expect((await request(a).get('/').set('authorization', `Bearer ${idp.opaqueToken({ aud: 'https://api' })}`)).status).toBe(200);
+    const a = app();
+    expect((await request(a).get('/').set('authorization', `Bearer ${idp.opaqueToken({ aud: API })}`)).status).toBe(200);
     expect((await request(a).get('/').set('authorization', `Bearer ${idp.opaqueToken({ aud: 'https://other' })}`)).status).toBe(401);
+    expect((await request(a).get('/').set('authorization', `Bearer ${idp.opaqueToken({ sub: 'no-aud' })}`)).status).toBe(401);
+    // audience: false is the explicit opt-out: any active token passes
+    const any = app({ audience: false });
+    expect((await request(any).get('/').set('authorization', `Bearer ${idp.opaqueToken({ aud: 'https://other' })}`)).status).toBe(200);
   });
 
   it('verifies JWTs locally and introspects only opaque tokens when both methods are on', async () => {
     const a = app({ authMethods: ['bearer', 'introspection'] });
-    const jwt = await idp.sign({ sub: 'jwt-user' });
+    const jwt = await idp.sign({ aud: API, sub: 'jwt-user' });
     const res = await request(a).get('/').set('authorization', `Bearer ${jwt}`);
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('bearer');
     expect(idp.requests.introspection).toBe(0);
-    expect((await request(a).get('/').set('authorization', `Bearer ${idp.opaqueToken()}`)).body.type).toBe('introspection');
+    expect((await request(a).get('/').set('authorization', `Bearer ${idp.opaqueToken({ aud: API })}`)).body.type).toBe('introspection');
   });
 });
