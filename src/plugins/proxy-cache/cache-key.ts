@@ -1,6 +1,10 @@
 /**
- * The cache key: a SHA-256 hex digest of who asks (the consumer), the method, the path, the
- * query and the `varyHeaders` values.
+ * The cache key: a SHA-256 hex digest of who asks (the consumer and whose credential it is), the
+ * method, the path, the query and the `varyHeaders` values.
+ *
+ * Kong keys on the consumer alone. Here the consumer is often the application (Auth0's `azp`), which
+ * every user of that application shares, so the credential's subject is in the key too: two users
+ * of one application never share an entry, while one user's tokens do.
  *
  * Kong joins the parts with `|` and `:`; here they are JSON-encoded instead, because a consumer id,
  * a path or a query value may itself hold those characters, and two different requests must never
@@ -9,7 +13,7 @@
  * @see https://developer.konghq.com/plugins/proxy-cache/#cache-key — Kong's key
  */
 import { hash } from 'node:crypto';
-import type { RequestContext } from '../../core/context';
+import type { Credential, RequestContext } from '../../core/context';
 import type { ProxyCacheConfig } from './options';
 
 function queryPart(query: Readonly<Record<string, string | string[]>>, only: readonly string[]): unknown[] {
@@ -24,6 +28,18 @@ function queryPart(query: Readonly<Record<string, string | string[]>>, only: rea
 }
 
 /**
+ * Whom a credential belongs to: its `sub` claim when it has one (the user of a user's token, the
+ * client of a client-credentials token), else its id (a hash of an opaque token, an API key's id).
+ * `sub` rather than the id, because the id follows the auth plugin's `credentialClaim`, which may
+ * name something users share.
+ */
+export function subjectOf(credential: Credential | undefined): string | undefined {
+  if (credential === undefined) return undefined;
+  const sub = credential.claims?.sub;
+  return typeof sub === 'string' && sub !== '' ? sub : credential.id;
+}
+
+/**
  * The key of a request for `method` (a HEAD is looked up under GET: see the plugin). The path is
  * the full one the client sent, so two mounts of the same gateway never share entries.
  */
@@ -32,10 +48,9 @@ export function cacheKey(config: ProxyCacheConfig, ctx: RequestContext, method: 
   const path = config.ignoreUriCase ? req.originalPath.toLowerCase() : req.originalPath;
   const headers: (string | null)[] = [];
   for (const name of config.varyHeaders) headers.push(req.header(name) ?? null);
-  const consumer = ctx.consumer?.id;
   const material = JSON.stringify([
-    consumer === undefined ? 0 : 1,
-    consumer ?? '',
+    ctx.consumer?.id ?? null,
+    subjectOf(ctx.credential) ?? null,
     method,
     path,
     req.search === '' ? [] : queryPart(req.query, config.varyQueryParams),

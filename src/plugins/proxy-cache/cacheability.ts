@@ -11,17 +11,6 @@ import type { RequestContext } from '../../core/context';
 import { contentTypeMatches, type MediaRange } from './content-type';
 import type { ProxyCacheConfig } from './options';
 
-/**
- * Whether a request may use the cache at all. An `Authorization` header with no consumer set by an
- * auth plugin means the answer may depend on a credential the key cannot see (RFC 9111 §3.5), so
- * such requests are never cached; with a consumer, entries are keyed by it instead.
- */
-export function requestCacheable(config: ProxyCacheConfig, ctx: RequestContext): boolean {
-  if (!config.requestMethod.includes(ctx.request.method as never)) return false;
-  if (ctx.consumer === undefined && ctx.request.headers.authorization !== undefined) return false;
-  return true;
-}
-
 /** How a response that may be stored is stored. */
 export interface StoragePlan {
   /** Freshness lifetime, seconds. */
@@ -65,7 +54,7 @@ function originFreshness(
   }
   const reqHeaders: Record<string, string> = {};
   for (const name in ctx.request.headers) {
-    // Authenticated requests are keyed by consumer, never shared between consumers, so the
+    // Authenticated requests are keyed by consumer and subject, never shared between users, so the
     // shared-cache rule about Authorization (RFC 9111 §3.5) is already met by the key.
     if (name === 'authorization') continue;
     const value = ctx.request.header(name);

@@ -75,8 +75,10 @@ function assemble(chunks: Buffer[], size: number): Buffer {
  * Caches responses by method, path, query, chosen headers and consumer, and replays them with
  * `X-Cache-Status: Hit`.
  *
- * Entries of authenticated requests are keyed by `ctx.consumer.id`, so one consumer's response is
- * never served to another; a request with an `Authorization` header but no consumer is never cached.
+ * Entries of authenticated requests are keyed by `ctx.consumer.id` and by whom the credential
+ * belongs to (its `sub`, else its id), so one user's response is never served to another, even when
+ * both use one application; a request with an `Authorization` header that no auth plugin identified
+ * is never cached.
  *
  * @example
  * ```ts
@@ -157,9 +159,9 @@ export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
 
     access(ctx, local) {
       const req = ctx.request;
-      if (!methods.has(req.method) || (ctx.consumer === undefined && req.headers.authorization !== undefined)) {
-        // An Authorization header with no consumer: the answer may depend on a credential the key
-        // cannot see (RFC 9111 §3.5). With a consumer, the key holds it.
+      if (!methods.has(req.method) || (ctx.consumer === undefined && ctx.credential === undefined && req.headers.authorization !== undefined)) {
+        // An Authorization header no auth plugin identified: the answer may depend on a credential
+        // the key cannot see (RFC 9111 §3.5). Identified, the key holds the consumer and subject.
         local.status = 'Bypass';
         return;
       }

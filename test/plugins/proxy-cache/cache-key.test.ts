@@ -35,6 +35,17 @@ describe('proxyCache key', () => {
     expect(await keyOf({ url: '/A' }, { ignoreUriCase: true })).toBe(await keyOf({ url: '/a' }, { ignoreUriCase: true }));
   });
 
+  it("covers whom the credential belongs to: its sub, else its id, beside the consumer", async () => {
+    const app = { id: 'spa' };
+    const as = (credential: { id: string; claims?: Record<string, unknown> }) => keyOf({ url: '/a', consumer: app, credential: { type: 'bearer', ...credential } });
+    expect(await as({ id: 'alice', claims: { sub: 'alice' } })).not.toBe(await as({ id: 'bob', claims: { sub: 'bob' } }));
+    // Two tokens of one user share entries, whatever identifies each token.
+    expect(await as({ id: 'jti-1', claims: { sub: 'alice' } })).toBe(await as({ id: 'jti-2', claims: { sub: 'alice' } }));
+    // No sub: the credential id decides (a hash of an opaque token, an API key id).
+    expect(await as({ id: 'key-1' })).not.toBe(await as({ id: 'key-2' }));
+    expect(await as({ id: 'alice', claims: { sub: 'alice' } })).not.toBe(await keyOf({ url: '/a', consumer: app }));
+  });
+
   it('covers only the varyHeaders, and only the varyQueryParams when set', async () => {
     const vary = { varyHeaders: ['X-Tenant'] };
     expect(await keyOf({ url: '/a', headers: { 'x-tenant': 'a' } }, vary)).not.toBe(await keyOf({ url: '/a', headers: { 'x-tenant': 'b' } }, vary));
