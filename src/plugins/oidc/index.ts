@@ -20,6 +20,7 @@ import { ClientCredentialsExchange } from './client-credentials';
 import { presented, stripClientArguments } from './extract';
 import { Introspector } from './introspection';
 import { parseOidcOptions, type OidcConfig, type OidcOptions } from './options';
+import { OwnedHeaders } from './owned-headers';
 import { applyPrincipal, buildPrincipal, type Principal } from './principal';
 
 export type { OidcOptions, OidcConfig, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions } from './options';
@@ -86,6 +87,7 @@ export function oidc(options: OidcOptions): OidcPlugin {
     allowInsecure: insecure,
   });
   const methods = new Set(config.authMethods);
+  const owned = new OwnedHeaders(config);
   const verifier = methods.has('bearer') ? new BearerVerifier(config, discovery, jwks, challenges) : undefined;
   const introspector = introspectionAuthorization ? new Introspector(config, introspectionAuthorization, discovery, challenges) : undefined;
   const exchange = methods.has('client_credentials') ? new ClientCredentialsExchange(config, discovery, challenges) : undefined;
@@ -130,9 +132,13 @@ export function oidc(options: OidcOptions): OidcPlugin {
     priority: 1050,
     config,
     access(ctx) {
-      if (!config.runOnPreflight && ctx.request.method === 'OPTIONS' && ctx.request.header('access-control-request-method') !== undefined) return;
+      if (!config.runOnPreflight && ctx.request.method === 'OPTIONS' && ctx.request.header('access-control-request-method') !== undefined) {
+        return owned.strip(ctx);
+      }
       try {
         const credentials = presented(ctx, config);
+        // After reading the credentials (a claim header could be named like one), before any flow sets ours.
+        owned.strip(ctx);
         let pending: void | Promise<void>;
         switch (credentials.kind) {
           case 'bearer':

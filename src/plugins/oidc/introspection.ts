@@ -15,6 +15,7 @@ import { idpFailure } from '../../identity/client-credentials';
 import type { IssuerDiscovery } from '../../identity/discovery';
 import type { Challenges } from './challenge';
 import type { OidcConfig } from './options';
+import { CREDENTIAL_PREFIX } from './owned-headers';
 import { buildPrincipal, headerValue, type Principal } from './principal';
 
 /** Kong's upstream headers for an introspected token, and the claims they come from. */
@@ -122,7 +123,7 @@ export class Introspector {
     const notExpired = typeof claims.exp !== 'number' || claims.exp * 1000 + this.config.leeway * 1000 > now;
     if (claims.active !== true || !audOk || !notExpired) return { active: false, expiresAt };
     const extraHeaders: (readonly [string, string | undefined])[] = CREDENTIAL_HEADERS.map(([header, claim]) => [header, headerValue(claims[claim])]);
-    for (const claim of this.settings.customClaimsForward) extraHeaders.push([`x-credential-${claim.toLowerCase()}`, headerValue(claims[claim])]);
+    for (const claim of this.settings.customClaimsForward) extraHeaders.push([`${CREDENTIAL_PREFIX}${claim.toLowerCase()}`, headerValue(claims[claim])]);
     const principal = buildPrincipal(this.config, this.challenges, {
       type: 'introspection',
       claims,

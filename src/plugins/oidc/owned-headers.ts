@@ -1,0 +1,35 @@
+/**
+ * The request headers the OIDC plugin owns: the claim headers it sets for the upstream
+ * (`upstreamHeadersNames`) and Kong's whole `X-Credential-*` namespace (introspection's headers,
+ * `customClaimsForward` included). An upstream trusts them because the gateway set them, so a
+ * client's own copies are removed from every request the plugin sees, whichever method
+ * authenticates it — and from a CORS preflight let through unauthenticated.
+ *
+ * @see https://developer.konghq.com/plugins/oauth2-introspection/ — the X-Credential-* headers
+ */
+import type { RequestContext } from '../../core/context';
+import type { OidcConfig } from './options';
+
+/** The prefix of the headers introspection forwards (Kong's oauth2-introspection names). */
+export const CREDENTIAL_PREFIX = 'x-credential-';
+
+/** Which request headers one plugin instance owns, and their removal. */
+export class OwnedHeaders {
+  private readonly names: ReadonlySet<string>;
+
+  constructor(config: OidcConfig) {
+    this.names = new Set(config.upstreamHeaders.map(([, name]) => name));
+  }
+
+  /** Whether the plugin owns this request header (a lower-case name, as Node gives them). */
+  owns(name: string): boolean {
+    return name.startsWith(CREDENTIAL_PREFIX) || this.names.has(name);
+  }
+
+  /** Removes the client's copies of owned headers; the plugin sets its own afterwards. */
+  strip(ctx: RequestContext): void {
+    let found: string[] | undefined;
+    for (const name in ctx.request.headers) if (this.owns(name)) (found ??= []).push(name);
+    if (found !== undefined) for (const name of found) ctx.request.removeHeader(name);
+  }
+}
