@@ -8,6 +8,10 @@
  * Fetching stays jose-like: single-flight, `redirect: 'manual'`, 200 only, a timeout that aborts,
  * and an unknown `kid` triggers at most one refetch per cooldown.
  *
+ * A key that is published again unchanged keeps its imported `CryptoKey` across refreshes, so
+ * {@link JwksCache.published} tells whether the key that verified a token is still published: the
+ * verified-token cache must not outlive the key (a withdrawn key is often a compromised one).
+ *
  * @see https://www.rfc-editor.org/rfc/rfc7517 — JSON Web Key
  */
 import { importJWK, type CryptoKey, type JWK } from 'jose';
@@ -40,12 +44,16 @@ export interface JwksOptions {
 
 /** One usable public key, imported for each algorithm it may verify. */
 interface KeyEntry {
+  /** The JWK as published: the same text on the next fetch means the same key. */
+  readonly published: string;
   readonly byAlg: ReadonlyMap<string, CryptoKey>;
 }
 
 interface KeySet {
   /** kid → keys with that kid; keys without a kid are under ''. */
   keys: Map<string, KeyEntry[]>;
+  /** Every key of `keys`, for {@link JwksCache.published}. */
+  live: ReadonlySet<CryptoKey>;
   fetchedAt: number;
   lastAttempt: number;
   failures: number;
@@ -87,7 +95,7 @@ export class JwksCache {
    */
   async key(uri: string, kid: string | undefined, alg: string): Promise<CryptoKey | null> {
     let set = this.sets.get(uri);
-    if (!set) this.sets.set(uri, (set = { keys: new Map(), fetchedAt: 0, lastAttempt: 0, failures: 0 }));
+    if (!set) this.sets.set(uri, (set = { keys: new Map(), live: new Set(), fetchedAt: 0, lastAttempt: 0, failures: 0 }));
     if (!this.usable(set)) {
       await this.refresh(uri, set);
       return this.find(set, kid, alg);
@@ -111,8 +119,17 @@ export class JwksCache {
    */
   async prefetch(uri: string): Promise<void> {
     let set = this.sets.get(uri);
-    if (!set) this.sets.set(uri, (set = { keys: new Map(), fetchedAt: 0, lastAttempt: 0, failures: 0 }));
+    if (!set) this.sets.set(uri, (set = { keys: new Map(), live: new Set(), fetchedAt: 0, lastAttempt: 0, failures: 0 }));
     if (!this.usable(set)) await this.refresh(uri, set);
+  }
+
+  /**
+   * Whether `key` (as returned by {@link JwksCache.key}) is still among the usable keys published at
+   * `uri`: false once a refresh no longer lists it, or the keys are past stale-if-error.
+   */
+  published(uri: string, key: CryptoKey): boolean {
+    const set = this.sets.get(uri);
+    return set !== undefined && this.usable(set) && set.live.has(key);
   }
 
   /** Whether a key set may still serve: fetched, and not past its refresh interval plus stale-if-error. */
@@ -149,10 +166,11 @@ export class JwksCache {
   }
 
   private refresh(uri: string, set: KeySet): Promise<void> {
-    set.inflight ??= this.fetchKeys(uri)
+    set.inflight ??= this.fetchKeys(uri, set.keys)
       .then(
         (keys) => {
           set.keys = keys;
+          set.live = new Set([...keys.values()].flatMap((entries) => entries.flatMap((entry) => [...entry.byAlg.values()])));
           set.fetchedAt = Date.now();
           set.failures = 0;
         },
@@ -167,7 +185,7 @@ export class JwksCache {
     return set.inflight;
   }
 
-  private async fetchKeys(uri: string): Promise<Map<string, KeyEntry[]>> {
+  private async fetchKeys(uri: string, previous: ReadonlyMap<string, KeyEntry[]>): Promise<Map<string, KeyEntry[]>> {
     this.requests++;
     const set = this.sets.get(uri);
     if (set) set.lastAttempt = Date.now();
@@ -190,9 +208,18 @@ export class JwksCache {
     }
     const list = (body as { keys?: unknown })?.keys;
     if (!Array.isArray(list)) throw idpFailure(new TypeError('JWKS without a "keys" array'), 'jwks');
+    const before = new Map<string, KeyEntry>();
+    for (const entries of previous.values()) for (const entry of entries) before.set(entry.published, entry);
     const keys = new Map<string, KeyEntry[]>();
     for (const jwk of list as JWK[]) {
       if (typeof jwk !== 'object' || jwk === null) continue;
+      const kid = typeof jwk.kid === 'string' ? jwk.kid : '';
+      const published = JSON.stringify(jwk);
+      const kept = before.get(published);
+      if (kept) {
+        keys.set(kid, [...(keys.get(kid) ?? []), kept]);
+        continue;
+      }
       const byAlg = new Map<string, CryptoKey>();
       for (const alg of algorithmsOf(jwk)) {
         try {
@@ -205,8 +232,7 @@ export class JwksCache {
         }
       }
       if (byAlg.size === 0) continue;
-      const kid = typeof jwk.kid === 'string' ? jwk.kid : '';
-      keys.set(kid, [...(keys.get(kid) ?? []), { byAlg }]);
+      keys.set(kid, [...(keys.get(kid) ?? []), { published, byAlg }]);
     }
     return keys;
   }

@@ -46,6 +46,21 @@ describe('JwksCache', () => {
     expect(idp.requests.jwks).toBe(3); // 1 for the first cache, the warm-up, then the rotated kid
   });
 
+  it('tells whether a key is still published: unchanged keys stay, withdrawn keys do not', async () => {
+    const cache = new JwksCache({ allowInsecure: true, cooldown: 0 });
+    const first = (await cache.key(idp.jwksUri, idp.currentKid, 'RS256'))!;
+    expect(cache.published(idp.jwksUri, first)).toBe(true);
+    const second = await idp.rotateKeys();
+    const next = (await cache.key(idp.jwksUri, second, 'RS256'))!;
+    // refetched: the first key is still published, and is the very same key
+    expect(idp.requests.jwks).toBe(2);
+    expect(cache.published(idp.jwksUri, first)).toBe(true);
+    expect(await cache.key(idp.jwksUri, await idp.rotateKeys({ dropPrevious: true }), 'RS256')).not.toBeNull();
+    expect(cache.published(idp.jwksUri, first)).toBe(false);
+    expect(cache.published(idp.jwksUri, next)).toBe(false);
+    expect(cache.published('http://127.0.0.1:1/other', first)).toBe(false);
+  });
+
   it('keeps serving the last good keys while the issuer is down, for a bounded time', async () => {
     const cache = new JwksCache({ allowInsecure: true, refreshInterval: 100, staleIfError: 400, cooldown: 50 });
     expect(await cache.key(idp.jwksUri, idp.currentKid, 'RS256')).not.toBeNull();

@@ -9,7 +9,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 — validating JWT access tokens
  * @see https://www.rfc-editor.org/rfc/rfc8725 — JWT best current practices
  */
-import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { IdentityProviderError, TollgateError } from '../../core/errors';
 import type { IssuerDiscovery } from '../../identity/discovery';
 import { ASYMMETRIC_ALGORITHMS, type JwksCache } from '../../identity/jwks';
@@ -30,6 +30,14 @@ const EMBEDDED_KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'];
 /** Whether a token has the shape of a compact JWS (three base64url parts), as opposed to opaque. */
 export const looksLikeJwt = (token: string): boolean => token.length <= MAX_TOKEN_LENGTH && COMPACT_JWS.test(token);
 
+/** A verified token: its claims and the published key that verified it. */
+export interface VerifiedToken {
+  readonly claims: JWTPayload;
+  /** The JWKS URL the key came from and the key itself, to tell later whether it is still published. */
+  readonly jwksUri: string;
+  readonly key: CryptoKey;
+}
+
 /** Verifies JWT access tokens for one plugin instance. */
 export class BearerVerifier {
   constructor(
@@ -40,12 +48,12 @@ export class BearerVerifier {
   ) {}
 
   /**
-   * The verified claims of `token`.
+   * The verified claims of `token`, with the key that verified them.
    *
    * @throws UnauthorizedError (`invalid_token`) for any token that does not verify.
    * @throws IdentityProviderError when discovery or the keys were needed and the issuer did not answer.
    */
-  async verify(token: string): Promise<JWTPayload> {
+  async verify(token: string): Promise<VerifiedToken> {
     if (!looksLikeJwt(token)) throw this.challenges.invalidToken(new Error('not a compact JWS'));
     let alg: unknown;
     let kid: unknown;
@@ -73,7 +81,7 @@ export class BearerVerifier {
         clockTolerance: this.config.leeway,
         requiredClaims: ['exp'],
       });
-      return payload;
+      return { claims: payload, jwksUri, key };
     } catch (err) {
       if (err instanceof TollgateError) throw err;
       throw this.challenges.invalidToken(err);

@@ -7,6 +7,7 @@
  * @see docs/plugins/oidc.md
  */
 import { hash } from 'node:crypto';
+import type { CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { RequestContext } from '../../core/context';
 import { TollgateError } from '../../core/errors';
@@ -34,6 +35,13 @@ export interface OidcPlugin extends Plugin<OidcConfig> {
    * @throws IdentityProviderError when the issuer cannot be reached.
    */
   ready(): Promise<void>;
+}
+
+/** A verified bearer token as the verified-token cache keeps it. */
+interface VerifiedBearer {
+  readonly principal: Principal;
+  readonly jwksUri: string;
+  readonly key: CryptoKey;
 }
 
 // crypto.hash (one-shot) is about twice as fast as createHash for a token-sized input: this is per request.
@@ -91,18 +99,21 @@ export function oidc(options: OidcOptions): OidcPlugin {
   const verifier = methods.has('bearer') ? new BearerVerifier(config, discovery, jwks, challenges) : undefined;
   const introspector = introspectionAuthorization ? new Introspector(config, introspectionAuthorization, discovery, challenges) : undefined;
   const exchange = methods.has('client_credentials') ? new ClientCredentialsExchange(config, discovery, challenges) : undefined;
-  const verified = config.tokenCacheSize > 0 ? new LRUCache<string, Principal>({ max: config.tokenCacheSize }) : undefined;
+  const verified = config.tokenCacheSize > 0 ? new LRUCache<string, VerifiedBearer>({ max: config.tokenCacheSize }) : undefined;
+  const refreshMs = config.jwksRefreshInterval * 1000;
 
   async function verifyBearer(ctx: RequestContext, token: string, hash: string): Promise<void> {
-    const claims = await verifier!.verify(token);
+    const { claims, jwksUri, key } = await verifier!.verify(token);
     const principal = buildPrincipal(config, challenges, {
       type: 'bearer',
       claims,
       fallbackId: hash.slice(0, 22),
-      // jwtVerify required a numeric exp; a cached verification never outlives it.
-      expiresAt: (claims.exp as number) * 1000,
+      // jwtVerify required a numeric exp. A cached verification never outlives it, nor the key that
+      // verified it: it is dropped when a refresh no longer publishes the key, and verified again
+      // after jwksRefreshInterval, which refreshes the keys when they are due.
+      expiresAt: Math.min((claims.exp as number) * 1000, Date.now() + refreshMs),
     });
-    verified?.set(hash, principal);
+    verified?.set(hash, { principal, jwksUri, key });
     applyPrincipal(ctx, principal);
   }
 
@@ -111,7 +122,7 @@ export function oidc(options: OidcOptions): OidcPlugin {
     const hash = sha256(token);
     // The hot path: a token verified before costs a hash and a cache lookup.
     const hit = verified?.get(hash);
-    if (hit && hit.expiresAt > Date.now()) return applyPrincipal(ctx, hit);
+    if (hit && hit.principal.expiresAt > Date.now() && jwks.published(hit.jwksUri, hit.key)) return applyPrincipal(ctx, hit.principal);
     if (verifier && looksLikeJwt(token)) return verifyBearer(ctx, token, hash);
     if (introspector) {
       const hit = introspector.cached(hash);

@@ -78,7 +78,7 @@ export interface OidcOptions {
   jwksEndpoint?: string;
   /** Seconds of clock skew tolerated on `exp` and `nbf`. @defaultValue 0 (Kong's) */
   leeway?: number;
-  /** Seconds after which the issuer's keys are refreshed. @defaultValue 900 */
+  /** Seconds after which the issuer's keys are refreshed; also the longest a verified token is remembered unverified. @defaultValue 900 */
   jwksRefreshInterval?: number;
   /** Least seconds between two key refetches caused by an unknown `kid` (Kong's `rediscovery_lifetime`). @defaultValue 30 */
   rediscoveryLifetime?: number;

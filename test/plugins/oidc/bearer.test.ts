@@ -77,6 +77,43 @@ describe('oidc bearer', () => {
     expect(idp.requests.jwks).toBe(2);
   });
 
+  it('stops accepting a token verified before, once the key that verified it leaves the JWKS', async () => {
+    const { app } = appWith({ ...base(), rediscoveryLifetime: 0 });
+    const old = await idp.sign({ aud: API, sub: 'old-key' }, { expiresIn: 3600 });
+    expect((await request(app).get('/').set('authorization', `Bearer ${old}`)).status).toBe(200);
+    // The issuer withdraws the key (compromised, say) and signs with a new one; a token with the
+    // new kid makes the gateway refetch the keys.
+    await idp.rotateKeys({ dropPrevious: true });
+    expect((await request(app).get('/').set('authorization', `Bearer ${await idp.sign({ aud: API })}`)).status).toBe(200);
+    expect(idp.requests.jwks).toBe(2);
+    const res = await request(app).get('/').set('authorization', `Bearer ${old}`);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
+  });
+
+  it('re-verifies cached tokens once per jwksRefreshInterval, so a withdrawn key stops working without another trigger', async () => {
+    const { app } = appWith({ ...base(), jwksRefreshInterval: 1, rediscoveryLifetime: 30 });
+    const old = await idp.sign({ aud: API }, { expiresIn: 3600 });
+    expect((await request(app).get('/').set('authorization', `Bearer ${old}`)).status).toBe(200);
+    await idp.rotateKeys({ dropPrevious: true });
+    await sleep(1100);
+    // Past the refresh interval the cached verification is gone: verifying again refreshes the keys.
+    await request(app).get('/').set('authorization', `Bearer ${old}`);
+    for (let i = 0; i < 50 && idp.requests.jwks < 2; i++) await sleep(10);
+    expect(idp.requests.jwks).toBe(2);
+    expect((await request(app).get('/').set('authorization', `Bearer ${old}`)).status).toBe(401);
+  });
+
+  it('keeps a token whose key is still published, re-verified after a refresh', async () => {
+    const { app } = appWith({ ...base(), jwksRefreshInterval: 1 });
+    const token = await idp.sign({ aud: API });
+    expect((await request(app).get('/').set('authorization', `Bearer ${token}`)).status).toBe(200);
+    await idp.rotateKeys();
+    await sleep(1100);
+    for (let i = 0; i < 3; i++) expect((await request(app).get('/').set('authorization', `Bearer ${token}`)).status).toBe(200);
+    expect(idp.requests.jwks).toBe(2);
+  });
+
   it('rate-limits refetches caused by unknown kids', async () => {
     const { app } = appWith({ ...base(), rediscoveryLifetime: 30 });
     await request(app).get('/').set('authorization', `Bearer ${await idp.sign({ aud: API })}`);
