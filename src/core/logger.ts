@@ -43,7 +43,7 @@ export function getLogger(): Logger {
 
 /** What may be logged of an error: its name, code and message, and those of its causes; never a stack. */
 export function describeError(err: unknown): { error: string; code?: string; cause?: string } {
-  if (!(err instanceof Error)) return { error: String(err) };
+  if (!isError(err)) return { error: String(err) };
   const code = codeOf(err);
   const out: { error: string; code?: string; cause?: string } = { error: `${err.name}: ${err.message}`, ...(code ? { code } : {}) };
   // The chain below says why: `TypeError: fetch failed` is only useful with the DNS, TLS or
@@ -51,7 +51,7 @@ export function describeError(err: unknown): { error: string; code?: string; cau
   const causes: string[] = [];
   let cause: unknown = err.cause;
   while (cause !== undefined && cause !== null && causes.length < 4 && cause !== err) {
-    if (cause instanceof Error) {
+    if (isError(cause)) {
       const c = codeOf(cause);
       causes.push(`${cause.name}: ${cause.message}${c && !cause.message.includes(c) ? ` (${c})` : ''}`);
       cause = cause.cause;
@@ -63,6 +63,13 @@ export function describeError(err: unknown): { error: string; code?: string; cau
   if (causes.length > 0) out.cause = causes.join(' <- ');
   return out;
 }
+
+/**
+ * Whether a value is an Error, from this realm or another: fetch's errors come from Node's own realm,
+ * which is not the realm of code running under jest (or any `vm` context), so `instanceof` misses them.
+ */
+const isError = (value: unknown): value is Error =>
+  value instanceof Error || (typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Error]');
 
 const codeOf = (err: Error): string | undefined => {
   const code = (err as { code?: unknown }).code;
