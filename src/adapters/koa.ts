@@ -31,7 +31,7 @@ import type { FrameworkFacts } from '../core/node-request';
 import { BodyPhase, responseGone, runBodyFilters, runHeaderPhase } from '../core/phases';
 import { Pipeline } from '../core/pipeline';
 import type { AnyPlugin } from '../core/plugin';
-import { prepareAnswer } from '../core/respond';
+import { prepareAnswer, unsendable } from '../core/respond';
 import { wrongHost } from '../core/wrong-host';
 
 export type { GatewayOptions } from '../core/gateway-options';
@@ -73,11 +73,19 @@ export function gateway(...args: (GatewayOptions | AnyPlugin)[]): Middleware {
 
 /** Hands tollgate's answer to Koa. */
 function answer(ctx: GatewayContext, koa: Context): void {
-  const { status, headers, body } = prepareAnswer(ctx, true);
-  koa.status = status;
-  if (headers !== undefined) koa.set(headers as Record<string, string | string[]>);
-  // Without a body Koa sends its own status text, as it does for any empty response.
-  if (body !== undefined) koa.body = body;
+  try {
+    const { status, headers, body } = prepareAnswer(ctx, true);
+    koa.status = status;
+    if (headers !== undefined) koa.set(headers as Record<string, string | string[]>);
+    // Without a body Koa sends its own status text, as it does for any empty response.
+    if (body !== undefined) koa.body = body;
+  } catch (err) {
+    const fallback = unsendable(ctx, err);
+    for (const name of koa.res.getHeaderNames()) koa.res.removeHeader(name);
+    koa.status = fallback.status;
+    koa.type = 'application/json; charset=utf-8';
+    koa.body = fallback.payload;
+  }
 }
 
 /** Runs the header and body phases on the response the app left in Koa's context. */

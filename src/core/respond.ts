@@ -7,6 +7,7 @@
 import type { OutgoingHttpHeader, OutgoingHttpHeaders } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { isReadable, type NodeResponse } from './context';
+import { InternalError, renderError, UpstreamError, type RenderedError } from './errors';
 import type { GatewayContext } from './gateway-context';
 import { describeError } from './logger';
 import { BodyPhase, responseGone, runBodyFilters, runHeaderPhase } from './phases';
@@ -129,9 +130,20 @@ export function writeAnswer(ctx: GatewayContext, res: NodeResponse): void {
     if (isReadable(body)) body.destroy();
     return;
   }
-  const { status, headers, body, sendBody } = prepareAnswer(ctx);
-  if (headers === undefined) res.writeHead(status);
-  else res.writeHead(status, headers);
+  let prepared: PreparedAnswer;
+  try {
+    prepared = prepareAnswer(ctx);
+    if (prepared.headers === undefined) res.writeHead(prepared.status);
+    else res.writeHead(prepared.status, prepared.headers);
+  } catch (err) {
+    const fallback = unsendable(ctx, err);
+    if (res.headersSent) return void res.destroy();
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.writeHead(fallback.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(fallback.payload) });
+    res.end(fallback.payload);
+    return;
+  }
+  const { body, sendBody } = prepared;
   if (!isReadable(body)) {
     if (sendBody && body !== undefined) res.end(body);
     else res.end();
@@ -142,4 +154,19 @@ export function writeAnswer(ctx: GatewayContext, res: NodeResponse): void {
     if (!body.readableEnded) body.destroy();
   });
   (body as Readable).pipe(res as NodeJS.WritableStream);
+}
+
+/**
+ * An answer Node refused to send (a plugin put a newline in a header value, say): logged with its
+ * cause, and replaced by tollgate's 500 JSON, or 502 when the head came from the upstream.
+ */
+export function unsendable(ctx: GatewayContext, err: unknown): RenderedError & { payload: string } {
+  ctx.log.error('the response head could not be sent', describeError(err));
+  const body = ctx.answer?.body;
+  if (isReadable(body)) body.destroy();
+  const rendered = renderError(
+    ctx.answeredBy === 'upstream' ? new UpstreamError(undefined, { cause: err }) : new InternalError('unsendable answer', { cause: err }),
+    ctx.requestId,
+  );
+  return { ...rendered, payload: JSON.stringify(rendered.body) };
 }
