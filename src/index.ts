@@ -44,7 +44,7 @@ export type { Logger } from './core/logger';
 export type { RedisOptions, RedisConfig } from './stores/redis';
 // Plugins (each line added by the plugin's issue):
 export { oidc } from './plugins/oidc';
-export type { OidcOptions, OidcConfig, OidcPlugin, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions } from './plugins/oidc';
+export type { OidcOptions, OidcConfig, OidcPlugin, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions, OidcLoginOptions, OidcLoginConfig } from './plugins/oidc';
 export { rateLimit, type RateLimitPlugin, type RateLimitOptions, type RateLimitConfig, type LimitBy, type HeaderStyle } from './plugins/rate-limit';
 export type { WindowName } from './plugins/rate-limit/windows';
 export { proxyCache, proxyCacheAdmin, type ProxyCachePlugin, type ProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheAdminOptions, type CacheStatus, type CacheableMethod } from './plugins/proxy-cache';

@@ -7,6 +7,6 @@
 export { createTestContext, runPlugin } from './context';
 export type { TestRequestOptions, TestResult, TestUpstreamResponse } from './context';
 export { createTestIssuer } from './issuer';
-export type { TestIssuer, TestIssuerOptions, TestIssuerCounters, TestIssuerOutage, TestClient, SignOptions, TestIssuerAlgorithm } from './issuer';
+export type { TestIssuer, TestIssuerOptions, TestIssuerCounters, TestIssuerOutage, TestClient, SignOptions, TestIssuerAlgorithm, TestUser, TestAuthorizeOptions } from './issuer';
 export { createEchoUpstream } from './echo-upstream';
 export type { EchoUpstream, EchoUpstreamOptions, EchoResponse } from './echo-upstream';

@@ -20,6 +20,10 @@ export interface TestClient {
   tokenFormat?: 'jwt' | 'opaque';
   /** Extra claims put in this client's tokens. */
   claims?: JWTPayload;
+  /** Auth0's "Allowed Callback URLs" for end-user login. @defaultValue any http(s) URL */
+  redirectUris?: string[];
+  /** Auth0's "Allowed Logout URLs". @defaultValue any http(s) URL */
+  logoutUrls?: string[];
 }
 
 const MAX_BODY = 64 * 1024;

@@ -1,8 +1,10 @@
 /**
  * `createTestIssuer()`: a loopback identity provider shaped like Auth0, so policies can be tested
  * without a tenant. It serves discovery, a JWKS, `/oauth/token` (client credentials with
- * `audience`, Auth0's machine-to-machine claims) and RFC 7662 introspection, rotates keys on
- * demand, mints tokens for tests and counts the requests each endpoint received.
+ * `audience`, Auth0's machine-to-machine claims; end-user login's authorization code and refresh
+ * token grants), RFC 7662 introspection, and end-user login (issuer-login.ts: `/authorize` with a
+ * login and consent page, revocation, end-session), rotates keys on demand, mints tokens for
+ * tests and counts the requests each endpoint received.
  *
  * Written on node:http rather than oidc-provider: Auth0's token endpoint takes `audience` (not
  * RFC 8707 `resource`), puts a trailing slash on `iss` and adds `azp`/`gty`, which is what users
@@ -15,9 +17,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { JWTPayload } from 'jose';
 import { KeyRing, opaqueToken, type SignOptions, type TestIssuerAlgorithm } from './issuer-keys';
 import { checkClientAuth, readForm, type TestClient } from './issuer-clients';
+import { LoginEndpoints, type TestAuthorizeOptions, type TestUser } from './issuer-login';
 
 export type { SignOptions, TestIssuerAlgorithm } from './issuer-keys';
 export type { TestClient } from './issuer-clients';
+export type { TestUser, TestAuthorizeOptions } from './issuer-login';
 
 /** How the test issuer is set up; everything has a default. */
 export interface TestIssuerOptions {
@@ -31,14 +35,28 @@ export interface TestIssuerOptions {
   alg?: TestIssuerAlgorithm;
   /** An `Authorization` header value the introspection endpoint accepts besides registered clients. */
   introspectionAuthorization?: string;
+  /** Users who can sign in at `/authorize` (more can be added with `addUser`). @defaultValue none */
+  users?: TestUser[];
+  /** Whether a refresh replaces the refresh token (Auth0's "Refresh Token Rotation"). @defaultValue false (Auth0's default) */
+  refreshTokenRotation?: boolean;
+  /** Whether discovery lists `end_session_endpoint` (an Auth0 tenant with RP-initiated logout on); `/v2/logout` is served either way. @defaultValue true */
+  endSessionEndpoint?: boolean;
 }
 
 /** Requests each endpoint received since the start or the last `resetCounters()`. */
 export interface TestIssuerCounters {
   discovery: number;
   jwks: number;
+  /** Every `/oauth/token` request, whatever its grant. */
   token: number;
   introspection: number;
+  /** `GET /authorize`: login pages shown. */
+  authorization: number;
+  /** `refresh_token` grants among `token`. */
+  refresh: number;
+  revocation: number;
+  /** `/oidc/logout` and `/v2/logout`. */
+  endSession: number;
 }
 
 /** How the issuer misbehaves: `error` answers 503 everywhere, `hang` accepts requests and never answers. */
@@ -52,12 +70,22 @@ export interface TestIssuer {
   readonly jwksUri: string;
   readonly tokenEndpoint: string;
   readonly introspectionEndpoint: string;
+  readonly authorizationEndpoint: string;
+  /** `/oidc/logout`, listed in discovery unless `endSessionEndpoint: false`. */
+  readonly endSessionEndpoint: string;
   /** Live request counters per endpoint. */
   readonly requests: Readonly<TestIssuerCounters>;
   /** The kid new tokens are signed with. */
   readonly currentKid: string;
   /** Registers (or replaces) a client. */
   addClient(client: TestClient): void;
+  /** Registers (or replaces) a user who can sign in. */
+  addUser(user: TestUser): void;
+  /**
+   * Signs a user in through the login page over HTTP, as a browser would (the page, then its form),
+   * and resolves with the callback URL the issuer redirects to (`…?code=…&state=…`, or `error=access_denied`).
+   */
+  authorize(authorizationUrl: string, options?: TestAuthorizeOptions): Promise<string>;
   /** Signs a token with the issuer's key. `iss`, `iat` and `exp` are added unless given; a claim set to `undefined` is left out. */
   sign(claims?: JWTPayload, options?: SignOptions): Promise<string>;
   /** Mints the token `/oauth/token` would give this client, without a request. */
@@ -101,7 +129,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const clients = new Map<string, TestClient>();
   for (const c of options.clients ?? []) clients.set(c.clientId, c);
   const opaque = new Map<string, JWTPayload>();
-  const counters: TestIssuerCounters = { discovery: 0, jwks: 0, token: 0, introspection: 0 };
+  const counters: TestIssuerCounters = { discovery: 0, jwks: 0, token: 0, introspection: 0, authorization: 0, refresh: 0, revocation: 0, endSession: 0 };
+  const users = new Map<string, TestUser>();
+  for (const u of options.users ?? []) users.set(u.username, u);
   const sockets = new Set<Socket>();
   let outage: TestIssuerOutage = 'none';
   let base = '';
@@ -123,6 +153,15 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   });
 
   const lifetime = options.tokenLifetime ?? 86_400;
+  const login = new LoginEndpoints({
+    base: () => base,
+    ring,
+    clients,
+    users,
+    tokenLifetime: lifetime,
+    refreshTokenRotation: options.refreshTokenRotation ?? false,
+    registerOpaque: (token, claims) => void opaque.set(token, claims),
+  });
   const mint = async (client: TestClient, audience: string): Promise<string> => {
     const claims = withDefaults(m2mClaims(client, audience), lifetime);
     if (client.tokenFormat === 'opaque') {
@@ -141,9 +180,15 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         token_endpoint: `${base}oauth/token`,
         introspection_endpoint: `${base}oauth/introspect`,
         jwks_uri: `${base}.well-known/jwks.json`,
-        response_types_supported: ['code', 'token'],
+        revocation_endpoint: `${base}oauth/revoke`,
+        ...(options.endSessionEndpoint === false ? {} : { end_session_endpoint: `${base}oidc/logout` }),
+        response_types_supported: ['code'],
+        response_modes_supported: ['query'],
+        code_challenge_methods_supported: ['S256'],
+        authorization_response_iss_parameter_supported: true,
+        scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
         subject_types_supported: ['public'],
-        grant_types_supported: ['client_credentials'],
+        grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
         id_token_signing_alg_values_supported: [options.alg ?? 'RS256'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       });
@@ -180,12 +225,28 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const active = claims !== undefined && (typeof claims.exp !== 'number' || claims.exp > now());
       json(res, 200, active ? { active: true, token_type: 'Bearer', ...claims } : { active: false });
     },
+    'GET /authorize': (req, res) => login.authorizePage(req, res),
+    'POST /authorize': (req, res) => login.authorizeSubmit(req, res),
+    'POST /oauth/revoke': async (req, res) => {
+      const form = await readForm(req);
+      const auth = checkClientAuth(req, form, clients);
+      if (auth.client === undefined) return json(res, 401, { error: 'invalid_client', error_description: 'Client authentication failed' });
+      login.revoke(auth.client, form);
+      res.writeHead(200, { 'content-length': 0 });
+      res.end();
+    },
+    'GET /oidc/logout': (req, res) => login.logout(req, res),
+    'GET /v2/logout': (req, res) => login.logout(req, res),
   };
   const counterOf: Record<string, keyof TestIssuerCounters> = {
     'GET /.well-known/openid-configuration': 'discovery',
     'GET /.well-known/jwks.json': 'jwks',
     'POST /oauth/token': 'token',
     'POST /oauth/introspect': 'introspection',
+    'GET /authorize': 'authorization',
+    'POST /oauth/revoke': 'revocation',
+    'GET /oidc/logout': 'endSession',
+    'GET /v2/logout': 'endSession',
   };
 
   const server: Server = createServer((req, res) => {
@@ -216,11 +277,15 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     jwksUri: `${base}.well-known/jwks.json`,
     tokenEndpoint: `${base}oauth/token`,
     introspectionEndpoint: `${base}oauth/introspect`,
+    authorizationEndpoint: `${base}authorize`,
+    endSessionEndpoint: `${base}oidc/logout`,
     requests: counters,
     get currentKid() {
       return ring.currentKid;
     },
     addClient: (client) => void clients.set(client.clientId, client),
+    addUser: (user) => void users.set(user.username, user),
+    authorize: (url, opts) => login.authorize(url, opts),
     sign: (claims = {}, opts = {}) => ring.sign(withDefaults(claims, opts.expiresIn ?? 3600), opts),
     clientToken: async (clientId, opts = {}) => {
       const client = clients.get(clientId);

@@ -102,6 +102,6 @@ describe('createTestIssuer', () => {
     expect((await fetch(idp.jwksUri)).status).toBe(200);
     expect(idp.requests.jwks).toBe(3);
     idp.resetCounters();
-    expect(idp.requests).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0 });
+    expect(idp.requests).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0, authorization: 0, refresh: 0, revocation: 0, endSession: 0 });
   });
 });

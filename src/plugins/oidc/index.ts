@@ -20,11 +20,13 @@ import { Challenges } from './challenge';
 import { ClientCredentialsExchange } from './client-credentials';
 import { presented, stripClientArguments } from './extract';
 import { Introspector } from './introspection';
+import { LoginFlow } from './login';
 import { parseOidcOptions, type OidcConfig, type OidcOptions } from './options';
 import { OwnedHeaders } from './owned-headers';
 import { applyPrincipal, buildPrincipal, type Principal } from './principal';
 
 export type { OidcOptions, OidcConfig, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions } from './options';
+export type { OidcLoginOptions, OidcLoginConfig } from './login-options';
 
 /** The OIDC plugin: a tollgate plugin plus a warm-up. */
 export interface OidcPlugin extends Plugin<OidcConfig> {
@@ -35,6 +37,8 @@ export interface OidcPlugin extends Plugin<OidcConfig> {
    * @throws IdentityProviderError when the issuer cannot be reached.
    */
   ready(): Promise<void>;
+  /** Closes the Redis client the plugin created for `sessionStorage: 'redis'` (nothing otherwise). */
+  close(): Promise<void>;
 }
 
 /** A verified bearer token as the verified-token cache keeps it. */
@@ -83,7 +87,7 @@ function refused(err: unknown): never {
  * @see https://developer.konghq.com/plugins/openid-connect/reference/
  */
 export function oidc(options: OidcOptions): OidcPlugin {
-  const { config, introspectionAuthorization } = parseOidcOptions(options);
+  const { config, introspectionAuthorization, loginSecrets } = parseOidcOptions(options);
   const insecure = config.allowInsecureIssuer;
   const challenges = new Challenges(config.realm);
   const discovery = new IssuerDiscovery(config.issuer, { allowInsecure: insecure, timeout: config.timeout });
@@ -99,6 +103,7 @@ export function oidc(options: OidcOptions): OidcPlugin {
   const verifier = methods.has('bearer') ? new BearerVerifier(config, discovery, jwks, challenges) : undefined;
   const introspector = introspectionAuthorization ? new Introspector(config, introspectionAuthorization, discovery, challenges) : undefined;
   const exchange = methods.has('client_credentials') ? new ClientCredentialsExchange(config, discovery, challenges) : undefined;
+  const login = config.login && loginSecrets ? new LoginFlow(config, config.login, loginSecrets, discovery, challenges) : undefined;
   const verified = config.tokenCacheSize > 0 ? new LRUCache<string, VerifiedBearer>({ max: config.tokenCacheSize }) : undefined;
   const refreshMs = config.jwksRefreshInterval * 1000;
 
@@ -142,17 +147,22 @@ export function oidc(options: OidcOptions): OidcPlugin {
     name: 'oidc',
     priority: 1050,
     config,
-    access(ctx) {
+    access(ctx, local) {
       if (!config.runOnPreflight && ctx.request.method === 'OPTIONS' && ctx.request.header('access-control-request-method') !== undefined) {
         return owned.strip(ctx);
       }
       try {
+        // The callback and the logout of end-user login are answered whatever else the request carries.
+        const routed = login?.route(ctx);
+        if (routed) return routed;
         const credentials = presented(ctx, config);
         // After reading the credentials (a claim header could be named like one), before any flow sets ours.
         owned.strip(ctx);
         let pending: void | Promise<void>;
         switch (credentials.kind) {
           case 'bearer':
+            // A bearer token wins over a session, unless the route takes no tokens at all.
+            if (login && !verifier && !introspector) return login.authenticate(ctx, local);
             pending = tokenFlow(ctx, credentials.token);
             break;
           case 'client':
@@ -161,6 +171,7 @@ export function oidc(options: OidcOptions): OidcPlugin {
           case 'malformed':
             throw credentials.conflict ? challenges.invalidRequest() : challenges.missing(new Error('malformed credentials'));
           default:
+            if (login) return login.authenticate(ctx, local);
             throw challenges.missing(new Error('no credentials'));
         }
         return pending === undefined ? undefined : pending.catch(refused);
@@ -168,6 +179,8 @@ export function oidc(options: OidcOptions): OidcPlugin {
         refused(err);
       }
     },
+    // Only with login: a header phase on every response costs the machine flows nothing then.
+    ...(login ? { headerFilter: (ctx: RequestContext, local: Record<string, unknown>) => login.headerFilter(ctx, local) } : {}),
   });
 
   return {
@@ -176,6 +189,9 @@ export function oidc(options: OidcOptions): OidcPlugin {
       const metadata = await discovery.get();
       const jwksUri = config.jwksEndpoint ?? metadata.jwks_uri;
       if (verifier && jwksUri) await jwks.prefetch(jwksUri);
+    },
+    close: async () => {
+      await login?.close();
     },
   };
 }

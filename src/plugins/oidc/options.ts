@@ -7,9 +7,10 @@
  */
 import { ConfigError } from '../../core/errors';
 import { deepFreeze, parseShape, v, type Where } from '../../core/config';
+import { loginShape, resolveLogin, type OidcLoginConfig, type OidcLoginOptions, type OidcLoginSecrets } from './login-options';
 
-/** How a request may authenticate. */
-export type OidcAuthMethod = 'bearer' | 'client_credentials' | 'introspection';
+/** How a request may authenticate (`authorization_code` and `session`: end-user login, see login-options.ts). */
+export type OidcAuthMethod = 'bearer' | 'client_credentials' | 'introspection' | 'authorization_code' | 'session';
 
 /** Where a credential may be read from. */
 export type OidcParamType = 'header' | 'query' | 'body';
@@ -30,8 +31,8 @@ export interface OidcIntrospectionOptions {
   tokenTypeHint?: string;
 }
 
-/** What `oidc()` accepts. Only `issuer` is required. */
-export interface OidcOptions {
+/** What `oidc()` accepts. Only `issuer` is required (and the login options with `authorization_code` / `session`). */
+export interface OidcOptions extends OidcLoginOptions {
   /** The issuer identifier (Auth0's ends with `/`) or its `.well-known/openid-configuration` URL. */
   issuer: string;
   /** How requests may authenticate. @defaultValue `['bearer']` */
@@ -134,6 +135,8 @@ export interface OidcConfig {
   readonly runOnPreflight: boolean;
   readonly tokenCacheSize: number;
   readonly allowInsecureIssuer: boolean;
+  /** End-user login and sessions, when `authMethods` has `authorization_code` or `session` (no secret in it). */
+  readonly login?: OidcLoginConfig;
 }
 
 const where: Where = { plugin: 'oidc' };
@@ -143,7 +146,7 @@ const claimPath = v.list(v.string(), { minLength: 1 });
 
 const shape = {
   issuer: v.url(),
-  authMethods: v.optional(v.array(v.oneOf(['bearer', 'client_credentials', 'introspection'] as const), { minLength: 1 }), () => ['bearer' as const]),
+  authMethods: v.optional(v.array(v.oneOf(['bearer', 'client_credentials', 'introspection', 'authorization_code', 'session'] as const), { minLength: 1 }), () => ['bearer' as const]),
   audience: v.optional(v.either(v.list(v.string(), { minLength: 1 }), v.custom<false>('false', (x) => x === false))),
   audienceRequired: v.optional(v.array(v.string()), () => []),
   scopesRequired: v.optional(v.array(v.string()), () => []),
@@ -180,6 +183,7 @@ const shape = {
   runOnPreflight: v.optional(v.boolean(), true),
   tokenCacheSize: v.optional(v.integer({ min: 0 }), 10_000),
   allowInsecureIssuer: v.optional(v.boolean(), false),
+  ...loginShape,
 };
 
 /** Splits Kong-style requirement entries: `['a b', 'c']` means (a AND b) OR c. */
@@ -195,7 +199,7 @@ const alternatives = (entries: string[], path: string): string[][] =>
  *
  * @throws ConfigError naming the option, for any wrong value or combination.
  */
-export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfig>; introspectionAuthorization?: string } {
+export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfig>; introspectionAuthorization?: string; loginSecrets?: OidcLoginSecrets } {
   const o = parseShape(where, shape, options);
   const issuerUrl = new URL(o.issuer);
   for (const key of ['issuer', 'tokenEndpoint', 'introspectionEndpoint', 'jwksEndpoint'] as const) {
@@ -251,6 +255,7 @@ export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfi
   } else if (o.introspection !== undefined) {
     throw new ConfigError('oidc: "introspection" is set but authMethods does not include "introspection"', 'introspection');
   }
+  const login = resolveLogin(o, o.authMethods);
   const config: OidcConfig = {
     issuer: o.issuer,
     authMethods: [...new Set(o.authMethods)],
@@ -280,6 +285,7 @@ export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfi
     runOnPreflight: o.runOnPreflight,
     tokenCacheSize: o.tokenCacheSize,
     allowInsecureIssuer: o.allowInsecureIssuer,
+    ...(login ? { login: login.login } : {}),
   };
-  return { config: deepFreeze(config), ...(introspectionAuthorization ? { introspectionAuthorization } : {}) };
+  return { config: deepFreeze(config), ...(introspectionAuthorization ? { introspectionAuthorization } : {}), ...(login ? { loginSecrets: login.secrets } : {}) };
 }
