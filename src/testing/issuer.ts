@@ -198,10 +198,16 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const form = await readForm(req);
       const auth = checkClientAuth(req, form, clients);
       if (auth.client === undefined) return json(res, auth.status, { error: auth.error, error_description: auth.description });
-      if (form.get('grant_type') !== 'client_credentials') {
+      const client = auth.client;
+      const grantType = form.get('grant_type');
+      if (grantType === 'authorization_code' || grantType === 'refresh_token') {
+        if (grantType === 'refresh_token') counters.refresh++;
+        const out = grantType === 'authorization_code' ? await login.codeGrant(client, form) : await login.refreshGrant(client, form);
+        return json(res, out.status, out.body);
+      }
+      if (grantType !== 'client_credentials') {
         return json(res, 400, { error: 'unsupported_grant_type', error_description: 'Unsupported grant type' });
       }
-      const client = auth.client;
       const audience = form.get('audience') ?? options.defaultAudience;
       if (!audience) {
         return json(res, 403, { error: 'access_denied', error_description: 'No audience parameter was provided, and no default audience has been configured' });
