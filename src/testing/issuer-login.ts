@@ -27,7 +27,7 @@ export interface TestUser {
 
 /** How {@link TestIssuer.authorize} fills in the login page. */
 export interface TestAuthorizeOptions {
-  /** @defaultValue the only registered user */
+  /** @defaultValue the first registered user */
   username?: string;
   /** @defaultValue that user's password */
   password?: string;
@@ -234,10 +234,9 @@ export class LoginEndpoints {
    * `POST` the form. Resolves with the URL the issuer redirects the browser to (the callback).
    */
   async authorize(authorizationUrl: string, options: TestAuthorizeOptions = {}): Promise<string> {
-    const users = [...this.ctx.users.values()];
-    const user = options.username !== undefined ? this.ctx.users.get(options.username) : users.length === 1 ? users[0] : undefined;
+    const user = options.username !== undefined ? this.ctx.users.get(options.username) : this.ctx.users.values().next().value;
     const username = options.username ?? user?.username;
-    if (username === undefined) throw new TypeError('createTestIssuer: authorize needs a username (several users are registered)');
+    if (username === undefined) throw new TypeError('createTestIssuer: authorize needs a user (register one with users or addUser)');
     const shown = await fetch(authorizationUrl, { redirect: 'manual' });
     const html = await shown.text();
     if (shown.status === 302) return shown.headers.get('location')!;
