@@ -1,18 +1,25 @@
 /**
  * The demo behind `npm start` and `npm run walkthrough`: an Auth0-shaped issuer from
  * tollgate/testing with one machine client, an httpbin-like echo upstream, and the walkthrough's
- * gateway (examples/express-gateway) in front of it — all on loopback, in one process.
+ * gateway (examples/express-gateway) in front of it — all on loopback, in one process. Beside it,
+ * `/app`: a page a browser signs in to (demo/app.ts), with a demo user at the same issuer.
  * With AUTH0_DOMAIN and AUTH0_AUDIENCE set, the same gateway uses that Auth0 tenant instead (and
- * UPSTREAM_URL, when set, instead of the echo upstream).
+ * UPSTREAM_URL, when set, instead of the echo upstream); `/app` then needs AUTH0_WEB_CLIENT_ID and
+ * AUTH0_WEB_CLIENT_SECRET (a Regular Web Application), and is left out without them.
  */
-import type { Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEchoUpstream, createTestIssuer } from 'tollgate/testing';
 import { walkthroughApp } from '../examples/express-gateway/gateway';
+import { mountLoginApp } from './app';
 
 export const DEMO_CLIENT_ID = 'demo-client';
 export const DEMO_CLIENT_SECRET = 'demo-secret';
 export const DEMO_AUDIENCE = 'https://clientcredentials.com';
+export const DEMO_WEB_CLIENT_ID = 'demo-web';
+export const DEMO_USER = 'alice';
+export const DEMO_PASSWORD = 'wonderland';
 
 export interface Demo {
   /** `http://localhost:<port>` */
@@ -23,19 +30,39 @@ export interface Demo {
   issuer: string;
   audience: string;
   upstreamUrl: string;
+  /** `http://127.0.0.1:<port>/app`, where a browser signs in (undefined against Auth0 without a web client). */
+  appUrl: string | undefined;
   close(): Promise<void>;
 }
 
 export async function startDemo(port: number, env: NodeJS.ProcessEnv = process.env): Promise<Demo> {
   const closers: (() => Promise<void>)[] = [];
   const auth0 = env.AUTH0_DOMAIN && env.AUTH0_AUDIENCE ? { domain: env.AUTH0_DOMAIN.replace(/^https:\/\//, '').replace(/\/$/, ''), audience: env.AUTH0_AUDIENCE } : undefined;
+  // Listening first: the login's callback URL needs the port.
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  // The browser must stay on one host for its cookies: 127.0.0.1, as in the callback URL.
+  const appBase = `http://127.0.0.1:${bound}`;
   let issuer: string;
   let audience: string;
+  let web: { clientId: string; clientSecret: string } | undefined;
   if (auth0) {
     issuer = `https://${auth0.domain}/`;
     audience = auth0.audience;
+    if (env.AUTH0_WEB_CLIENT_ID && env.AUTH0_WEB_CLIENT_SECRET) web = { clientId: env.AUTH0_WEB_CLIENT_ID, clientSecret: env.AUTH0_WEB_CLIENT_SECRET };
   } else {
-    const idp = await createTestIssuer({ clients: [{ clientId: DEMO_CLIENT_ID, clientSecret: DEMO_CLIENT_SECRET, audience: DEMO_AUDIENCE }] });
+    web = { clientId: DEMO_WEB_CLIENT_ID, clientSecret: randomBytes(16).toString('hex') };
+    const idp = await createTestIssuer({
+      clients: [
+        { clientId: DEMO_CLIENT_ID, clientSecret: DEMO_CLIENT_SECRET, audience: DEMO_AUDIENCE },
+        { ...web, redirectUris: [`${appBase}/app/callback`], logoutUrls: [`${appBase}/`] },
+      ],
+      users: [{ username: DEMO_USER, password: DEMO_PASSWORD, claims: { email: `${DEMO_USER}@example.com` } }],
+    });
     closers.push(() => idp.close());
     issuer = idp.issuer;
     audience = DEMO_AUDIENCE;
@@ -47,11 +74,12 @@ export async function startDemo(port: number, env: NodeJS.ProcessEnv = process.e
     upstreamUrl = echo.url;
   }
   const app = walkthroughApp({ issuer, audience, upstreamUrl, allowInsecureIssuer: !auth0 });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(port, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-  const bound = (server.address() as AddressInfo).port;
+  if (web) {
+    // A secret per run: sessions do not outlive the demo (a real app reads it from its secrets).
+    const login = mountLoginApp(app, { issuer, ...web, baseUrl: appBase, audience, sessionSecret: randomBytes(32).toString('base64url'), allowInsecureIssuer: !auth0 });
+    closers.push(() => login.close());
+  }
+  server.on('request', app);
   return {
     url: `http://localhost:${bound}`,
     port: bound,
@@ -59,6 +87,7 @@ export async function startDemo(port: number, env: NodeJS.ProcessEnv = process.e
     issuer,
     audience,
     upstreamUrl,
+    appUrl: web ? `${appBase}/app` : undefined,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,5 @@
 /** `npm start`: the Kong + Auth0 walkthrough on your machine, serving until stopped. */
-import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startDemo } from './setup';
+import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_USER, startDemo } from './setup';
 
 async function main() {
   const demo = await startDemo(Number(process.env.PORT ?? 8000));
@@ -18,7 +18,8 @@ Try:
   curl -i -u ${DEMO_CLIENT_ID}:wrong-secret ${base}/httpbin/get   # 401 {"message":"Unauthorized"}
   for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w "%{http_code}\\n" -u ${creds} ${base}/httpbin/get; done   # …then 429
 
-Or let it play the whole story: npm run walkthrough`);
+Or let it play the whole story: npm run walkthrough
+${demo.appUrl ? `\nIn a browser: ${demo.appUrl}  (end-user login${demo.mode === 'local' ? `: user ${DEMO_USER}, password ${DEMO_PASSWORD}` : ''}; use 127.0.0.1, the host of the callback URL)\n` : ''}`);
   const stop = () => {
     void demo.close().then(() => process.exit(0));
   };
