@@ -259,7 +259,8 @@ export class LoginEndpoints {
     const sub = typeof user.claims?.sub === 'string' ? user.claims.sub : `auth0|${user.username}`;
     const scope = grant.scope.join(' ');
     let accessToken: string;
-    const accessClaims: JWTPayload = { iss: base, sub, azp: grant.clientId, iat, exp: iat + lifetime, scope };
+    // A jti makes every token unique, even two minted in the same second (a refresh right after a login).
+    const accessClaims: JWTPayload = { iss: base, sub, azp: grant.clientId, iat, exp: iat + lifetime, scope, jti: random() };
     if (grant.audience) {
       accessToken = await this.ctx.ring.sign({ ...accessClaims, aud: grant.scope.includes('openid') ? [grant.audience, `${base}userinfo`] : grant.audience });
     } else {
