@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
-import type { TestClient } from './issuer-clients';
+import { readForm, type TestClient } from './issuer-clients';
 import type { KeyRing } from './issuer-keys';
 
 /** A user who can sign in at the test issuer's login page. */
@@ -64,17 +64,6 @@ interface Grant {
 const random = (): string => randomBytes(24).toString('base64url');
 const now = (): number => Math.floor(Date.now() / 1000);
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const MAX_FORM = 16 * 1024;
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  let text = '';
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    text += chunk.toString('utf8');
-    if (text.length > MAX_FORM) throw new RangeError('form too large');
-  }
-  return new URLSearchParams(text);
-}
-
 function page(res: ServerResponse, status: number, title: string, body: string): void {
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(html) });

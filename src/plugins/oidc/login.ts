@@ -212,11 +212,13 @@ export class LoginFlow {
     // Read, not verified: the tokens came from the token endpoint over a connection the plugin
     // opened, and were kept sealed since (the ID token was verified at login).
     const accessClaims = decoded(tokens.accessToken);
+    // Scopes are the access token's (its claim, else the token response's `scope`), never the ID token's.
+    const accessScopes = valuesOf(claimAt(accessClaims, this.config.scopesClaim));
     const base = buildPrincipal(this.config, this.challenges, {
       type: 'session',
       claims: { ...accessClaims, ...idClaims },
       fallbackId: sha256(tokens.accessToken).slice(0, 22),
-      scopes: valuesOf(claimAt(accessClaims, this.config.scopesClaim)).length > 0 ? valuesOf(claimAt(accessClaims, this.config.scopesClaim)) : (tokens.scope?.split(' ').filter(Boolean) ?? []),
+      scopes: accessScopes.length > 0 ? accessScopes : (tokens.scope?.split(' ').filter(Boolean) ?? []),
       expiresAt: tokens.expiresAt,
       extraHeaders: [['authorization', `Bearer ${tokens.accessToken}`]],
     });
