@@ -286,7 +286,7 @@ export class LoginFlow {
   private fail(ctx: RequestContext, err: unknown, cookies: string[]): void {
     const known = err instanceof TollgateError ? err : new InternalError('login flow failed', { cause: err });
     if (known.status < 500) getLogger().debug(`oidc: refused with ${known.status}`, describeError(known.cause ?? known));
-    else getLogger().warn('oidc: the login flow failed', describeError(known.cause ?? known));
+    else getLogger().warn(`oidc: login flow failed: ${known.message}`, describeError(known.cause ?? known));
     const r = renderError(known, ctx.requestId);
     ctx.exit(r.status, r.body, { ...r.headers, 'Cache-Control': 'no-store', ...(cookies.length > 0 ? { 'Set-Cookie': cookies } : {}) });
   }
