@@ -7,6 +7,7 @@ import express from 'express';
 import { oidc, type OidcPlugin } from 'tollgate';
 import { gateway, getContext } from 'tollgate/express';
 
+/** What the demo's login app needs. */
 export interface LoginAppOptions {
   issuer: string;
   /** The web application at the issuer (Auth0: a Regular Web Application). */

@@ -1,7 +1,8 @@
 /**
  * `oidc(options)`: Kong's openid-connect and oauth2-introspection plugins, with Auth0 as the
  * first-class identity provider — bearer JWTs, the client-credentials exchange, RFC 7662
- * introspection, claims authorization, and the consumer for rate limiting and caching.
+ * introspection, claims authorization, the consumer for rate limiting and caching, and end-user
+ * login with sessions (login.ts and the modules it uses).
  *
  * @see https://developer.konghq.com/plugins/openid-connect/
  * @see docs/plugins/oidc.md
@@ -72,6 +73,10 @@ function refused(err: unknown): never {
  * (plus `error="invalid_token"` when a token was presented), 403 `{"message":"Forbidden"}` with
  * `error="insufficient_scope"` when a valid token lacks a required scope, role or audience, and
  * 502/503 JSON when the identity provider is needed and cannot answer.
+ *
+ * With `authorization_code` and `session` in `authMethods` it also signs people in: a browser
+ * without a session is redirected to the provider's login page, comes back to `redirectUri`, and
+ * its later requests go on with its access token (docs/plugins/oidc.md, "End-user login").
  *
  * @example
  * ```ts
