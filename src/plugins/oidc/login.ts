@@ -198,7 +198,7 @@ export class LoginFlow {
     const renewal = this.clock.renewal(record, now);
     if (refreshed || renewal) {
       const next: SessionRecord = renewal === 'roll' ? { ...record, sid: newSessionId(), rat: now, uat: now, tokens } : { ...record, uat: now, tokens };
-      await this.store.save(jar, next, record, out);
+      await this.store.save(jar, next, record, out, true);
     }
     return tokens;
   }

@@ -5,7 +5,9 @@
  * A cookie session cannot be revoked by the server: until it expires, a copy of the cookie is as
  * good as the original (logout only asks the browser to drop it). A Redis session is deleted at
  * logout, so every copy of its cookie stops working at once; its key in Redis is a hash of the id,
- * so reading Redis does not give anyone a usable cookie (Kong's `session_hash_storage_key`).
+ * so reading Redis does not give anyone a usable cookie (Kong's `session_hash_storage_key`). When
+ * a session is renewed with a new id, the old one keeps working for 10 seconds (Kong's `stale_ttl`),
+ * so requests already under way with the old cookie are not logged out.
  */
 import { hash } from 'node:crypto';
 import { StoreError } from '../../core/errors';
@@ -26,10 +28,11 @@ export interface SessionStore {
   /** The session this request carries, or undefined (none, tampered, unknown, or the store has no such record). */
   load(jar: CookieJar): Promise<SessionRecord | undefined>;
   /**
-   * Writes the session. `replaces` is the session the request came with: with Redis, a session
-   * of another id (a new login, a roll) deletes that record.
+   * Writes the session. `replaces` is the session the request came with: with Redis, a session of
+   * another id replaces that record — at once after a new login, a few seconds later after a
+   * `renewal` of the same login (requests under way may still carry its cookie).
    */
-  save(jar: CookieJar, record: SessionRecord, replaces: SessionRecord | undefined, out: string[]): Promise<void>;
+  save(jar: CookieJar, record: SessionRecord, replaces: SessionRecord | undefined, out: string[], renewal?: boolean): Promise<void>;
   /** Ends the session: the record is deleted and the cookies cleared. */
   destroy(jar: CookieJar, record: SessionRecord | undefined, out: string[]): Promise<void>;
   /** The session's cookie name for this request (`__Host-` over https). */
@@ -60,7 +63,7 @@ export class CookieSessionStore implements SessionStore {
     return value === undefined ? undefined : asRecord(await this.sealer.open(value));
   }
 
-  async save(jar: CookieJar, record: SessionRecord, _replaces: SessionRecord | undefined, out: string[]): Promise<void> {
+  async save(jar: CookieJar, record: SessionRecord, _replaces: SessionRecord | undefined, out: string[], _renewal?: boolean): Promise<void> {
     const value = await this.sealer.seal(record);
     if (value.length > LARGE_SESSION && !this.warned) {
       this.warned = true;
@@ -77,6 +80,8 @@ export class CookieSessionStore implements SessionStore {
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+/** How long a renewed session's previous id keeps working (ms). */
+const STALE_TTL_MS = 10_000;
 
 /** The session sealed in Redis under a hash of a random id; the cookie holds the id. */
 export class RedisSessionStore implements SessionStore {
@@ -114,11 +119,16 @@ export class RedisSessionStore implements SessionStore {
     return record?.sid === id ? record : undefined;
   }
 
-  async save(jar: CookieJar, record: SessionRecord, replaces: SessionRecord | undefined, out: string[]): Promise<void> {
+  async save(jar: CookieJar, record: SessionRecord, replaces: SessionRecord | undefined, out: string[], renewal = false): Promise<void> {
     const ttl = Math.max(1000, Math.ceil((this.clock.expiresAt(record) - this.now() / 1000) * 1000));
     const sealed = await this.sealer.seal(record);
     await this.run((c) => c.set(this.key(record.sid), sealed, 'PX', Math.min(ttl, 2 ** 31 - 1)));
-    if (replaces && replaces.sid !== record.sid) await this.run((c) => c.del(this.key(replaces.sid)));
+    if (replaces && replaces.sid !== record.sid) {
+      // A renewal of the same login keeps the old id working a few seconds, for the requests the
+      // browser sent before it got the new cookie (Kong's `stale_ttl`); a new login deletes it (fixation).
+      if (renewal) await this.run((c) => c.pexpire(this.key(replaces.sid), STALE_TTL_MS));
+      else await this.run((c) => c.del(this.key(replaces.sid)));
+    }
     if (replaces?.sid !== record.sid) out.push(serializeCookie(this.name(jar), record.sid, { secure: jar.secure, ...maxAge(this.clock, record, this.now) }));
   }
 

@@ -252,17 +252,38 @@ describe('oidc sessions', () => {
       expect((await api(copy)).status).toBe(401);
     });
 
-    it('gives a rolled session a new id and deletes the old record', async () => {
+    it('gives a rolled session a new id, and keeps the old one for 10 seconds only', async () => {
       withRedis({ sessionRollingTimeout: 200 });
       const jar = new Jar();
       await signIn(base, '/app/x', idp, jar);
       const copy = jar.clone();
+      const oldKey = `${prefix}oidc:session:${createHash('sha256').update(copy.cookies.get('session')!).digest('base64url')}`;
       clock += 150_000;
       const rolled = await api(jar);
       jar.update(rolled);
       expect(jar.cookies.get('session')).not.toBe(copy.cookies.get('session'));
       expect((await api(jar)).status).toBe(200);
+      // A request sent with the old cookie before the browser saw the new one still passes…
+      const ttl = await redis.pttl(oldKey);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(10_000);
+      expect((await api(copy)).status).toBe(200);
+      // …until the old record is gone.
+      await redis.del(oldKey);
       expect((await api(copy)).status).toBe(401);
+    });
+
+    it('deletes the previous session at a new login (no fixation)', async () => {
+      withRedis();
+      const jar = new Jar();
+      await signIn(base, '/app/x', idp, jar);
+      const before = jar.clone();
+      const start = await navigate(`${base}/app/x`, new Jar());
+      jar.update(start);
+      await navigate(await idp.authorize(start.headers.get('location')!), jar);
+      expect(jar.cookies.get('session')).not.toBe(before.cookies.get('session'));
+      expect((await api(before)).status).toBe(401);
+      expect((await api(jar)).status).toBe(200);
     });
 
     it('answers 500 JSON, not a hang, when Redis cannot be reached', async () => {
