@@ -16,7 +16,7 @@ import { decodeJwt } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { RequestContext } from '../../core/context';
 import { InternalError, renderError, TollgateError } from '../../core/errors';
-import { describeError, getLogger } from '../../core/logger';
+import { describeError } from '../../core/logger';
 import type { IssuerDiscovery } from '../../identity/discovery';
 import { claimAt, valuesOf } from './authorization';
 import { AuthorizationCodeFlow } from './authorization-code';
@@ -160,7 +160,7 @@ export class LoginFlow {
   }
 
   private jar(ctx: RequestContext): CookieJar {
-    return { cookies: parseCookies(ctx.request.header('cookie')), secure: ctx.request.protocol === 'https' };
+    return { cookies: parseCookies(ctx.request.header('cookie')), secure: ctx.request.protocol === 'https', log: ctx.log };
   }
 
   /**
@@ -190,7 +190,7 @@ export class LoginFlow {
         refreshed = true;
       } catch (err) {
         if (!(err instanceof RefreshRefused)) throw err;
-        getLogger().debug('oidc: session ended, the refresh token was refused', describeError(err.cause));
+        jar.log.debug('oidc: session ended, the refresh token was refused', describeError(err.cause));
         await this.store.destroy(jar, record, out);
         return undefined;
       }
@@ -266,12 +266,12 @@ export class LoginFlow {
     try {
       const record = await this.store.load(jar);
       await this.store.destroy(jar, record, out);
-      if (record && this.login.logoutRevoke) await revokeTokens(this.web, record.tokens);
+      if (record && this.login.logoutRevoke) await revokeTokens(this.web, record.tokens, ctx.log);
       let location = this.login.logoutRedirectUri;
       try {
         location = endSessionUrl(await this.web.configuration(), await this.web.metadata(), this.login.clientId, record?.tokens.idToken, this.login.logoutRedirectUri) ?? location;
       } catch (err) {
-        getLogger().warn('oidc: logged out locally only: the issuer could not be discovered', describeError(err));
+        ctx.log.warn('oidc: logged out locally only: the issuer could not be discovered', describeError(err));
       }
       const headers = { 'Cache-Control': 'no-store', ...(out.length > 0 ? { 'Set-Cookie': out } : {}) };
       // A page (a form's POST, a link) follows the redirect; fetch/XHR gets 204 and goes on itself.
@@ -285,8 +285,8 @@ export class LoginFlow {
   /** Ends the request with the rendering of `err` and the cookies it must still set. */
   private fail(ctx: RequestContext, err: unknown, cookies: string[]): void {
     const known = err instanceof TollgateError ? err : new InternalError('login flow failed', { cause: err });
-    if (known.status < 500) getLogger().debug(`oidc: refused with ${known.status}`, describeError(known.cause ?? known));
-    else getLogger().warn(`oidc: login flow failed: ${known.message}`, describeError(known.cause ?? known));
+    if (known.status < 500) ctx.log.debug(`oidc: refused with ${known.status}`, describeError(known.cause ?? known));
+    else ctx.log.warn(`oidc: login flow failed: ${known.message}`, describeError(known.cause ?? known));
     const r = renderError(known, ctx.requestId);
     ctx.exit(r.status, r.body, { ...r.headers, 'Cache-Control': 'no-store', ...(cookies.length > 0 ? { 'Set-Cookie': cookies } : {}) });
   }

@@ -13,7 +13,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc7009
  */
 import * as client from 'openid-client';
-import { describeError, getLogger } from '../../core/logger';
+import { describeError, type Logger } from '../../core/logger';
 import type { IssuerMetadata } from '../../identity/discovery';
 import type { SessionTokens } from './session';
 import type { WebClient } from './web-client';
@@ -51,23 +51,23 @@ export function endSessionUrl(configuration: client.Configuration, metadata: Iss
  * Revokes the refresh token, then the access token, where the provider has a revocation
  * endpoint. Failures are logged (never the token) and do not stop the logout.
  */
-export async function revokeTokens(web: WebClient, tokens: SessionTokens): Promise<void> {
+export async function revokeTokens(web: WebClient, tokens: SessionTokens, log: Logger): Promise<void> {
   let configuration: client.Configuration;
   try {
     configuration = await web.configuration();
   } catch (err) {
-    getLogger().warn('oidc: tokens not revoked at logout: the issuer could not be discovered', describeError(err));
+    log.warn('oidc: tokens not revoked at logout: the issuer could not be discovered', describeError(err));
     return;
   }
   if (!configuration.serverMetadata().revocation_endpoint) {
-    getLogger().warn('oidc: logoutRevoke is set but the issuer has no revocation_endpoint');
+    log.warn('oidc: logoutRevoke is set but the issuer has no revocation_endpoint');
     return;
   }
   const revoke = async (token: string, hint: string) => {
     try {
       await client.tokenRevocation(configuration, token, { token_type_hint: hint });
     } catch (err) {
-      getLogger().warn(`oidc: revoking the ${hint} at logout failed`, describeError(err));
+      log.warn(`oidc: revoking the ${hint} at logout failed`, describeError(err));
     }
   };
   if (tokens.refreshToken) await revoke(tokens.refreshToken, 'refresh_token');

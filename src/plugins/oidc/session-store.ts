@@ -11,16 +11,17 @@
  */
 import { hash } from 'node:crypto';
 import { StoreError } from '../../core/errors';
-import { describeError, getLogger } from '../../core/logger';
+import { describeError, type Logger } from '../../core/logger';
 import { RedisConnection, type RedisConfig } from '../../stores/redis';
 import { chunkedCookies, clearCookie, cookieName, cookieNames, readChunked, serializeCookie, type RequestCookies } from './cookies';
 import type { Sealer } from './session-crypto';
 import { asRecord, type SessionClock, type SessionRecord } from './session';
 
-/** The cookie view of one request: what it sent and whether it came over https. */
+/** The cookie view of one request: what it sent, whether it came over https, and its gateway's logger. */
 export interface CookieJar {
   readonly cookies: RequestCookies;
   readonly secure: boolean;
+  readonly log: Logger;
 }
 
 /** Stores sessions; every write appends the `Set-Cookie` lines the response must carry to `out`. */
@@ -67,7 +68,7 @@ export class CookieSessionStore implements SessionStore {
     const value = await this.sealer.seal(record);
     if (value.length > LARGE_SESSION && !this.warned) {
       this.warned = true;
-      getLogger().warn(`oidc: a session cookie is ${value.length} bytes; consider sessionStorage: 'redis' (requests near 16 KB of headers are refused by Node)`);
+      jar.log.warn(`oidc: a session cookie is ${value.length} bytes; consider sessionStorage: 'redis' (requests near 16 KB of headers are refused by Node)`);
     }
     out.push(...chunkedCookies(this.name(jar), value, { secure: jar.secure, ...maxAge(this.clock, record, this.now) }, jar.cookies));
   }
@@ -112,7 +113,7 @@ export class RedisSessionStore implements SessionStore {
   async load(jar: CookieJar): Promise<SessionRecord | undefined> {
     const id = jar.cookies.get(this.name(jar));
     if (id === undefined || !SESSION_ID.test(id)) return undefined;
-    const sealed = await this.run((c) => c.get(this.key(id)));
+    const sealed = await this.run(jar, (c) => c.get(this.key(id)));
     if (sealed === null) return undefined;
     const record = asRecord(await this.sealer.open(sealed));
     // The record names its own id: a record can never be read through another session's cookie.
@@ -122,18 +123,18 @@ export class RedisSessionStore implements SessionStore {
   async save(jar: CookieJar, record: SessionRecord, replaces: SessionRecord | undefined, out: string[], renewal = false): Promise<void> {
     const ttl = Math.max(1000, Math.ceil((this.clock.expiresAt(record) - this.now() / 1000) * 1000));
     const sealed = await this.sealer.seal(record);
-    await this.run((c) => c.set(this.key(record.sid), sealed, 'PX', Math.min(ttl, 2 ** 31 - 1)));
+    await this.run(jar, (c) => c.set(this.key(record.sid), sealed, 'PX', Math.min(ttl, 2 ** 31 - 1)));
     if (replaces && replaces.sid !== record.sid) {
       // A renewal of the same login keeps the old id working a few seconds, for the requests the
       // browser sent before it got the new cookie (Kong's `stale_ttl`); a new login deletes it (fixation).
-      if (renewal) await this.run((c) => c.pexpire(this.key(replaces.sid), STALE_TTL_MS));
-      else await this.run((c) => c.del(this.key(replaces.sid)));
+      if (renewal) await this.run(jar, (c) => c.pexpire(this.key(replaces.sid), STALE_TTL_MS));
+      else await this.run(jar, (c) => c.del(this.key(replaces.sid)));
     }
     if (replaces?.sid !== record.sid) out.push(serializeCookie(this.name(jar), record.sid, { secure: jar.secure, ...maxAge(this.clock, record, this.now) }));
   }
 
   async destroy(jar: CookieJar, record: SessionRecord | undefined, out: string[]): Promise<void> {
-    if (record) await this.run((c) => c.del(this.key(record.sid)));
+    if (record) await this.run(jar, (c) => c.del(this.key(record.sid)));
     if (jar.cookies.has(this.name(jar))) out.push(clearCookie(this.name(jar), jar.secure));
   }
 
@@ -141,7 +142,7 @@ export class RedisSessionStore implements SessionStore {
    * Runs a command, waiting for the first connection for up to the command timeout (a client of
    * our own refuses commands while it connects), and maps a failure to a `StoreError`.
    */
-  private async run<T>(command: (client: RedisConnection['client']) => Promise<T>): Promise<T> {
+  private async run<T>(jar: CookieJar, command: (client: RedisConnection['client']) => Promise<T>): Promise<T> {
     const client = this.conn.client;
     try {
       if (client.status === 'connecting' || client.status === 'connect') {
@@ -160,7 +161,7 @@ export class RedisSessionStore implements SessionStore {
       return result;
     } catch (err) {
       this.conn.failed(err);
-      getLogger().debug('oidc: session store command failed', describeError(err));
+      jar.log.debug('oidc: session store command failed', describeError(err));
       throw new StoreError('The session store is unavailable', { cause: err });
     }
   }
