@@ -65,7 +65,7 @@ describe('oidc login options', () => {
       [{ loginRedirectUri: '//evil.example' }, 'loginRedirectUri', /single "\/"/],
       [{ now: 5 as unknown as () => number }, 'now', /a function/],
       [{ authMethods: ['session'], redirectUri: 'https://app.example.com/cb' }, 'redirectUri', /does not include "authorization_code"/],
-      [{ authMethods: ['bearer'] }, 'clientId', /neither "authorization_code" nor "session"/],
+      [{ authMethods: ['bearer'], audience: 'https://api' }, 'clientId', /neither "authorization_code" nor "session"/],
     ];
     for (const [options, option, message] of cases) {
       const err = configError(build(options));
