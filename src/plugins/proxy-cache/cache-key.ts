@@ -1,10 +1,15 @@
 /**
  * The cache key: a SHA-256 hex digest of who asks (the consumer and whose credential it is), the
- * method, the path, the query and the `varyHeaders` values.
+ * method, the target (scheme, host, path, query, as RFC 9111 §4 keys on the target URI) and the
+ * `varyHeaders` values.
  *
  * Kong keys on the consumer alone. Here the consumer is often the application (Auth0's `azp`), which
  * every user of that application shares, so the credential's subject is in the key too: two users
  * of one application never share an entry, while one user's tokens do.
+ *
+ * Kong leaves the host out. A response built from the Host (the upstream proxy forwards it as
+ * `X-Forwarded-Host`; handlers build absolute URLs from it) would then be served to every host's
+ * clients, so the scheme, the host and every forwarding header that names the target are keyed on.
  *
  * Kong joins the parts with `|` and `:`; here they are JSON-encoded instead, because a consumer id,
  * a path or a query value may itself hold those characters, and two different requests must never
@@ -15,6 +20,29 @@
 import { hash } from 'node:crypto';
 import type { Credential, RequestContext } from '../../core/context';
 import type { ProxyCacheConfig } from './options';
+
+/**
+ * Request headers that tell whoever builds the response what the target is: the upstream proxy
+ * passes them on (from a trusted proxy), and frameworks build absolute URLs and redirects from them.
+ */
+const TARGET_HEADERS = ['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-path', 'forwarded'];
+
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' };
+
+/**
+ * The authority the request names, normalised (RFC 3986 §6.2.2–6.2.3): lower-cased, without the
+ * scheme's default port, and without the port the connection arrived on. That port names this
+ * server, whichever of its listeners took the request (supertest's `request(app)` opens a new one
+ * per request); any other port, such as a crafted `Host: shop.example:1`, stays in the key.
+ */
+function authorityOf(ctx: RequestContext): string {
+  const host = ctx.request.host.toLowerCase();
+  const colon = host.lastIndexOf(':');
+  if (colon === -1 || host.indexOf(']', colon) !== -1) return host; // no port (an IPv6 literal's colons are inside [])
+  const port = host.slice(colon + 1);
+  const arrived = ctx.raw?.req.socket?.localPort;
+  return port === DEFAULT_PORTS[ctx.request.protocol] || (arrived !== undefined && port === String(arrived)) ? host.slice(0, colon) : host;
+}
 
 function queryPart(query: Readonly<Record<string, string | string[]>>, only: readonly string[]): unknown[] {
   const names = only.length > 0 ? only.filter((n) => query[n] !== undefined) : Object.keys(query).sort();
@@ -48,10 +76,16 @@ export function cacheKey(config: ProxyCacheConfig, ctx: RequestContext, method: 
   const path = config.ignoreUriCase ? req.originalPath.toLowerCase() : req.originalPath;
   const headers: (string | null)[] = [];
   for (const name of config.varyHeaders) headers.push(req.header(name) ?? null);
+  const forwarded: (string | null)[] = [];
+  for (const name of TARGET_HEADERS) forwarded.push(req.header(name) ?? null);
   const material = JSON.stringify([
     ctx.consumer?.id ?? null,
     subjectOf(ctx.credential) ?? null,
     method,
+    // The forwarding headers are kept as sent: any difference may be reflected in the answer.
+    req.protocol,
+    authorityOf(ctx),
+    forwarded,
     path,
     req.search === '' ? [] : queryPart(req.query, config.varyQueryParams),
     headers,

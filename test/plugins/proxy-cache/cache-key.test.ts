@@ -46,6 +46,16 @@ describe('proxyCache key', () => {
     expect(await as({ id: 'alice', claims: { sub: 'alice' } })).not.toBe(await keyOf({ url: '/a', consumer: app }));
   });
 
+  it('covers the target URI: the scheme and host, whatever else names the target upstream', async () => {
+    const plain = await keyOf({ url: '/a', host: 'shop.example' });
+    expect(await keyOf({ url: '/a', host: 'evil.example' })).not.toBe(plain);
+    expect(await keyOf({ url: '/a', host: 'SHOP.EXAMPLE' })).toBe(plain);
+    expect(await keyOf({ url: '/a', host: 'shop.example', protocol: 'https' })).not.toBe(plain);
+    for (const name of ['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-path', 'forwarded']) {
+      expect([name, await keyOf({ url: '/a', host: 'shop.example', headers: { [name]: 'evil' } })]).not.toEqual([name, plain]);
+    }
+  });
+
   it('covers only the varyHeaders, and only the varyQueryParams when set', async () => {
     const vary = { varyHeaders: ['X-Tenant'] };
     expect(await keyOf({ url: '/a', headers: { 'x-tenant': 'a' } }, vary)).not.toBe(await keyOf({ url: '/a', headers: { 'x-tenant': 'b' } }, vary));
