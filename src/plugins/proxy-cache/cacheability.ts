@@ -73,9 +73,20 @@ function originFreshness(
 }
 
 /**
+ * Whether the origin marked the response `no-store` or `private` (qualified or not, in any case, on
+ * any of its `Cache-Control` lines). Those are privacy directives, not freshness: a shared cache
+ * must never store such a response (RFC 9111 §5.2.2.5, §5.2.2.7), whatever `cacheControl` says.
+ */
+export function privateResponse(cacheControl: OutgoingHttpHeader | undefined): boolean {
+  const names = directiveNames(headerString(cacheControl));
+  return names.has('no-store') || names.has('private');
+}
+
+/**
  * Whether a response may be stored, and how: its status and media type are configured, it sets no
- * cookie, its declared length fits `maxBodySize`, it does not vary on everything, and with
- * `cacheControl` its directives allow it. Undefined means `Bypass`.
+ * cookie, the origin did not mark it `no-store` or `private`, its declared length fits
+ * `maxBodySize`, it does not vary on everything, and with `cacheControl` its directives allow it
+ * (without, Kong's `cacheTtl` decides its freshness). Undefined means `Bypass`.
  */
 export function planStorage(
   config: ProxyCacheConfig,
@@ -88,6 +99,7 @@ export function planStorage(
   const headers = res.getHeaders();
   if (!contentTypeMatches(headers['content-type'], ranges)) return undefined;
   if (headers['set-cookie'] !== undefined) return undefined;
+  if (privateResponse(headers['cache-control'])) return undefined;
   const length = headers['content-length'];
   if (length !== undefined && Number(length) > config.maxBodySize) return undefined;
 

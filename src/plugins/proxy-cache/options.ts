@@ -49,7 +49,8 @@ export interface ProxyCacheOptions {
   /**
    * Honour RFC 9111 `Cache-Control`: responses need explicit freshness (`s-maxage`, `max-age`,
    * `Expires`) and no `private`/`no-store`/`no-cache`; requests may ask for `no-cache`, `no-store`,
-   * `max-age`, `min-fresh`, `max-stale`, `only-if-cached`.
+   * `max-age`, `min-fresh`, `max-stale`, `only-if-cached`. Off, `cacheTtl` decides freshness, but a
+   * response marked `no-store` or `private` is still never stored (Kong stores it).
    * @defaultValue false (as in Kong)
    */
   cacheControl?: boolean;

@@ -20,6 +20,12 @@ function setup(options: ProxyCacheOptions = {}) {
     if (typeof req.query.expires === 'string') res.set('Expires', new Date(Date.now() + Number(req.query.expires) * 1000).toUTCString());
     res.json({ calls });
   });
+  app.get('/lines', (_req, res) => {
+    calls++;
+    // Two Cache-Control field lines, which combine into one list (RFC 9110 §5.3).
+    res.setHeader('Cache-Control', ['public, max-age=60', 'no-store']);
+    res.json({ calls });
+  });
   const server = http.createServer(app).listen(0, '127.0.0.1');
   servers.push(server);
   return { server, calls: () => calls };
@@ -115,5 +121,28 @@ describe('proxyCache with cacheControl', () => {
     const { server } = setup({ cacheControl: false });
     await request(server).get('/cc?cc=no-cache');
     expect(await status(server, '/cc?cc=no-cache', { 'Cache-Control': 'no-cache' })).toBe('Hit');
+  });
+});
+
+describe('proxyCache without cacheControl (Kong\'s default)', () => {
+  it('still never stores what the origin marked no-store or private, in any spelling', async () => {
+    const { server, calls } = setup({ cacheControl: false });
+    const privacy = ['no-store', 'private', 'Private', 'NO-STORE', 'public, max-age=60, no-store', 'max-age=60,private', 'private="set-cookie"', ' no-cache , no-store '];
+    for (const cc of privacy) {
+      const url = `/cc?cc=${encodeURIComponent(cc)}`;
+      const before = calls();
+      expect([cc, await status(server, url), await status(server, url)]).toEqual([cc, 'Bypass', 'Bypass']);
+      expect(calls() - before).toBe(2);
+    }
+    expect([await status(server, '/lines'), await status(server, '/lines')]).toEqual(['Bypass', 'Bypass']);
+  });
+
+  it('keeps Kong\'s freshness rules otherwise: cacheTtl decides, whatever max-age or no-cache say', async () => {
+    const { server } = setup({ cacheControl: false });
+    for (const cc of ['max-age=0', 'no-cache', 'public']) {
+      const url = `/cc?cc=${encodeURIComponent(cc)}`;
+      expect([cc, await status(server, url), await status(server, url)]).toEqual([cc, 'Miss', 'Hit']);
+    }
+    expect([await status(server, '/cc'), await status(server, '/cc')]).toEqual(['Miss', 'Hit']);
   });
 });
