@@ -18,6 +18,7 @@ import { RedisResponseStore } from '../../stores/redis-response-store';
 import type { CachedResponse, ResponseStore } from '../../stores/response-store';
 import { planStorage, storableHeaders, type StoragePlan } from './cacheability';
 import { cacheKey } from './cache-key';
+import { notModified, notModifiedHeaders } from './conditional';
 import { Flights, type Flight } from './flights';
 import { ageOf, isFresh, requestDirectives, varyMatches, type RequestDirectives } from './freshness';
 import { mediaRanges, parseProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheOptions } from './options';
@@ -114,11 +115,14 @@ export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
 
   const serve = (ctx: RequestContext, local: ProxyCacheState, entry: CachedResponse): void => {
     local.status = 'Hit';
-    const headers: Record<string, OutgoingHttpHeader> = Object.assign({}, entry.headers);
+    // The client's copy is current: 304 with the validators and caching headers, no body.
+    const unchanged = notModified(entry, ctx);
+    const headers: Record<string, OutgoingHttpHeader> = unchanged ? notModifiedHeaders(entry) : Object.assign({}, entry.headers);
     if (show.xCacheStatus) headers['X-Cache-Status'] = 'Hit';
     if (show.xCacheKey) headers['X-Cache-Key'] = local.key!;
     if (show.age) headers['Age'] = String(Math.floor(ageOf(entry, Date.now())));
-    ctx.exit(entry.status, entry.body, headers);
+    // A 304 is sent without its body; the stored body only makes its Content-Length the 200's (RFC 9110 §8.6).
+    ctx.exit(unchanged ? 304 : entry.status, entry.body, headers);
     // Nothing to capture or release: the response is written without this plugin's later phases.
     settle(internal(ctx), self);
   };

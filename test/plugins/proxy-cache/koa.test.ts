@@ -32,6 +32,11 @@ function koaApp(cache = proxyCache()) {
         ctx.body = `slow ${n}`;
         break;
       }
+      case '/tagged':
+        count('tagged');
+        ctx.set('ETag', '"t1"');
+        ctx.body = { tagged: true };
+        break;
       case '/missing':
         count('missing');
         ctx.status = 404;
@@ -119,5 +124,14 @@ describe('proxyCache (memory, Koa)', () => {
     expect(b.headers['x-cache-status']).toBe('Miss');
     expect((await request(server).get('/a/x')).headers['x-cache-status']).toBe('Hit');
     expect(n).toBe(2);
+  });
+
+  it('answers a matching If-None-Match from the cache with 304 and no body', async () => {
+    const { server, calls } = koaApp();
+    await new Promise((r) => server.once('listening', r));
+    await request(server).get('/tagged');
+    const res = await request(server).get('/tagged').set('If-None-Match', 'W/"t1"');
+    expect([res.status, res.headers['x-cache-status'], res.headers.etag, res.text ?? '']).toEqual([304, 'Hit', '"t1"', '']);
+    expect(calls.tagged).toBe(1);
   });
 });
