@@ -26,10 +26,20 @@ export class OwnedHeaders {
     return name.startsWith(CREDENTIAL_PREFIX) || this.names.has(name);
   }
 
-  /** Removes the client's copies of owned headers; the plugin sets its own afterwards. */
+  /**
+   * Removes the client's copies of owned headers; the plugin sets its own afterwards. Tokens of the
+   * client's `Connection` that name an owned header go too: they were about the client's copy, and
+   * must not make the upstream proxy drop the plugin's own as hop-by-hop (RFC 9110 §7.6.1), even
+   * when it holds the same value.
+   */
   strip(ctx: RequestContext): void {
     let found: string[] | undefined;
     for (const name in ctx.request.headers) if (this.owns(name)) (found ??= []).push(name);
-    if (found !== undefined) for (const name of found) ctx.request.removeHeader(name);
+    if (found === undefined) return;
+    for (const name of found) ctx.request.removeHeader(name);
+    const connection = ctx.request.header('connection');
+    if (connection === undefined) return;
+    const kept = connection.split(',').filter((token) => !this.owns(token.trim().toLowerCase()));
+    ctx.request.setHeader('connection', kept.join(','));
   }
 }

@@ -60,6 +60,39 @@ export function connectionListed(value: string | string[] | undefined): Readonly
   return names;
 }
 
+/**
+ * Of the names the client listed in `Connection`, those whose header still holds what the client
+ * sent (read back from `rawHeaders`): hop-by-hop for the client's connection, not forwarded. A
+ * header a plugin set or replaced before the proxy ran (a claim header from `oidc`) is the
+ * gateway's own, added after the client's hop-by-hop fields were gone (RFC 9110 §7.6.1), so the
+ * client's `Connection` cannot remove it.
+ */
+export function clientHopByHop(
+  req: NodeRequest,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  listed: ReadonlySet<string>,
+): ReadonlySet<string> {
+  const sent = new Map<string, string[]>();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!listed.has(name)) continue;
+    const values = sent.get(name);
+    if (values) values.push(raw[i + 1]!);
+    else sent.set(name, [raw[i + 1]!]);
+  }
+  const hop = new Set<string>();
+  for (const [name, values] of sent) {
+    const now = headers[name];
+    // Node keeps the first of some duplicated headers, joins most with ", " (cookies with "; ").
+    const untouched = Array.isArray(now)
+      ? now.length === values.length && now.every((v, i) => v === values[i])
+      : now !== undefined && (now === values[0] || now === values.join(', ') || now === values.join('; '));
+    if (untouched) hop.add(name);
+  }
+  return hop;
+}
+
 /** An IPv4 address as dotted quad, also when the socket reports it IPv4-mapped (`::ffff:1.2.3.4`). */
 export const plainIp = (ip: string): string => (ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip);
 
@@ -79,7 +112,8 @@ export interface HeaderInputs {
  */
 export function upstreamHeaders(ctx: RequestContext, req: NodeRequest, inputs: HeaderInputs): string[] {
   const headers = ctx.request.headers;
-  const listed = connectionListed(headers.connection);
+  const named = connectionListed(headers.connection);
+  const listed = named === undefined ? undefined : clientHopByHop(req, headers, named);
   const rebuilt = inputs.body.kind === 'buffer';
   const out: string[] = [];
   for (const name in headers) {

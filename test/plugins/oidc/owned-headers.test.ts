@@ -93,4 +93,15 @@ describe('oidc owned headers', () => {
     expect(res.status).toBe(200);
     expect(ours(upstreamSaw(res))).toEqual({});
   });
+
+  it("keeps its headers when the client's Connection names them, even holding the value the client sent", async () => {
+    const token = await idp.sign({ aud: API, sub: 'alice' });
+    const res = await request(app())
+      .get('/api/get')
+      .set('authorization', `Bearer ${token}`)
+      .set('connection', 'close, X-User, X-Credential-Scope')
+      .set('x-user', 'alice');
+    expect(res.status).toBe(200);
+    expect(ours(upstreamSaw(res))).toEqual({ 'x-user': 'alice' });
+  });
 });

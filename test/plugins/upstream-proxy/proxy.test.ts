@@ -128,6 +128,30 @@ describe('upstreamProxy (express)', () => {
     expect(headers['x-forwarded-prefix']).toBeUndefined();
   });
 
+  it("applies the client's Connection to what the client sent, never to the headers the gateway set (RFC 9110 §7.6.1)", async () => {
+    const gatewaySets = definePlugin({
+      name: 'claims',
+      priority: 1000,
+      access(ctx) {
+        ctx.request.setHeader('x-client-id', 'verified-client');
+        ctx.request.setHeader('x-tenant', 'acme');
+      },
+    });
+    const app = express();
+    app.use(gateway(gatewaySets, proxy({ url: upstream.url })));
+    const gw = await start(app);
+    const res = await send(`${gw.url}/x`, {
+      headers: { Connection: 'keep-alive, X-Client-Id, x-tenant, X-Private', 'X-Client-Id': 'spoofed', 'X-Private': '1', 'X-Kept': 'ok' },
+    });
+    const headers = res.json<Echo>().headers;
+    // Set by the gateway (the client sent none, or another value): forwarded whatever Connection says.
+    expect(headers['x-client-id']).toBe('verified-client');
+    expect(headers['x-tenant']).toBe('acme');
+    // The client's own headers named in Connection are hop-by-hop: not forwarded.
+    expect(headers['x-private']).toBeUndefined();
+    expect(headers['x-kept']).toBe('ok');
+  });
+
   it('keeps the path and query byte for byte, and joins the base path of url (stripPath false, preserveHost)', async () => {
     const app = express();
     app.use('/httpbin', gateway(proxy({ url: `${upstream.url}/base/`, stripPath: false, preserveHost: true })));
