@@ -3,7 +3,10 @@
  * (`upstreamHeadersNames`) and Kong's whole `X-Credential-*` namespace (introspection's headers,
  * `customClaimsForward` included). An upstream trusts them because the gateway set them, so a
  * client's own copies are removed from every request the plugin sees, whichever method
- * authenticates it — and from a CORS preflight let through unauthenticated.
+ * authenticates it — and from a CORS preflight let through unauthenticated. So are their
+ * underscored spellings (`x_credential_scope`): CGI, WSGI and Rack servers turn `-` and `_` alike
+ * into `_`, and would merge a client's `x_user` with the `x-user` the plugin set (nginx and Kong
+ * drop underscored names by default).
  *
  * @see https://developer.konghq.com/plugins/oauth2-introspection/ — the X-Credential-* headers
  */
@@ -18,12 +21,13 @@ export class OwnedHeaders {
   private readonly names: ReadonlySet<string>;
 
   constructor(config: OidcConfig) {
-    this.names = new Set(config.upstreamHeaders.map(([, name]) => name));
+    this.names = new Set(config.upstreamHeaders.map(([, name]) => name.replaceAll('_', '-')));
   }
 
-  /** Whether the plugin owns this request header (a lower-case name, as Node gives them). */
+  /** Whether the plugin owns this request header (a lower-case name, as Node gives them), in either spelling. */
   owns(name: string): boolean {
-    return name.startsWith(CREDENTIAL_PREFIX) || this.names.has(name);
+    const dashed = name.includes('_') ? name.replaceAll('_', '-') : name;
+    return dashed.startsWith(CREDENTIAL_PREFIX) || this.names.has(dashed);
   }
 
   /**

@@ -60,38 +60,70 @@ export function connectionListed(value: string | string[] | undefined): Readonly
   return names;
 }
 
+/** What the client sent, by lower-cased name, read back from `rawHeaders`; only `wanted` names when given. */
+function clientSent(req: NodeRequest, wanted?: ReadonlySet<string>): Map<string, string[]> {
+  const sent = new Map<string, string[]>();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (wanted !== undefined && !wanted.has(name)) continue;
+    const values = sent.get(name);
+    if (values) values.push(raw[i + 1]!);
+    else sent.set(name, [raw[i + 1]!]);
+  }
+  return sent;
+}
+
+/** Whether a header still holds what the client sent: Node keeps the first of some duplicated headers, joins most with ", " (cookies with "; "). */
+function untouched(now: string | string[] | undefined, values: readonly string[] | undefined): boolean {
+  if (values === undefined || now === undefined) return false;
+  if (Array.isArray(now)) return now.length === values.length && now.every((v, i) => v === values[i]);
+  return now === values[0] || now === values.join(', ') || now === values.join('; ');
+}
+
 /**
  * Of the names the client listed in `Connection`, those whose header still holds what the client
- * sent (read back from `rawHeaders`): hop-by-hop for the client's connection, not forwarded. A
- * header a plugin set or replaced before the proxy ran (a claim header from `oidc`) is the
- * gateway's own, added after the client's hop-by-hop fields were gone (RFC 9110 §7.6.1), so the
- * client's `Connection` cannot remove it.
+ * sent: hop-by-hop for the client's connection, not forwarded. A header a plugin set or replaced
+ * before the proxy ran (a claim header from `oidc`) is the gateway's own, added after the client's
+ * hop-by-hop fields were gone (RFC 9110 §7.6.1), so the client's `Connection` cannot remove it.
  */
 export function clientHopByHop(
   req: NodeRequest,
   headers: Readonly<Record<string, string | string[] | undefined>>,
   listed: ReadonlySet<string>,
 ): ReadonlySet<string> {
-  const sent = new Map<string, string[]>();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (!listed.has(name)) continue;
-    const values = sent.get(name);
-    if (values) values.push(raw[i + 1]!);
-    else sent.set(name, [raw[i + 1]!]);
-  }
   const hop = new Set<string>();
-  for (const [name, values] of sent) {
-    const now = headers[name];
-    // Node keeps the first of some duplicated headers, joins most with ", " (cookies with "; ").
-    const untouched = Array.isArray(now)
-      ? now.length === values.length && now.every((v, i) => v === values[i])
-      : now !== undefined && (now === values[0] || now === values.join(', ') || now === values.join('; '));
-    if (untouched) hop.add(name);
-  }
+  for (const [name, values] of clientSent(req, listed)) if (untouched(headers[name], values)) hop.add(name);
   return hop;
 }
+
+/**
+ * Of the client's underscored header names, those that must not reach the upstream: CGI, WSGI and
+ * Rack servers turn `-` and `_` alike into `_` (`HTTP_X_CLIENT_ID`), so a client's `x_client_id`
+ * would merge with, or stand in for, a header the gateway vouches for. A name is dropped when its
+ * dashed twin is one the proxy sets, or one a plugin set, replaced or removed. (nginx and Kong drop
+ * every underscored name by default; this keeps those nothing of the gateway's shadows.)
+ */
+export function shadowing(
+  req: NodeRequest,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  underscored: readonly string[],
+): ReadonlySet<string> {
+  const sent = clientSent(req);
+  const dropped = new Set<string>();
+  for (const name of underscored) {
+    const twin = name.replaceAll('_', '-');
+    const gateways = SET_BY_PROXY.has(twin) || (headers[twin] === undefined ? sent.has(twin) : !untouched(headers[twin], sent.get(twin)));
+    if (gateways) dropped.add(name);
+  }
+  return dropped;
+}
+
+const pushHeader = (out: string[], name: string, value: string | string[] | undefined): void => {
+  if (value === undefined) return;
+  if (typeof value === 'string') out.push(name, value);
+  else for (const v of value) out.push(name, v);
+};
 
 /** An IPv4 address as dotted quad, also when the socket reports it IPv4-mapped (`::ffff:1.2.3.4`). */
 export const plainIp = (ip: string): string => (ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip);
@@ -116,6 +148,7 @@ export function upstreamHeaders(ctx: RequestContext, req: NodeRequest, inputs: H
   const listed = named === undefined ? undefined : clientHopByHop(req, headers, named);
   const rebuilt = inputs.body.kind === 'buffer';
   const out: string[] = [];
+  let underscored: string[] | undefined;
   for (const name in headers) {
     // HTTP/2 pseudo-headers (`:path`, `:authority`, …) describe the request; they are not headers.
     if (name.charCodeAt(0) === 0x3a /* : */) continue;
@@ -123,10 +156,13 @@ export function upstreamHeaders(ctx: RequestContext, req: NodeRequest, inputs: H
     // A rebuilt body is the parser's decoded bytes: the client's Content-Encoding no longer applies.
     if (rebuilt && name === 'content-encoding') continue;
     if (name === 'authorization' && inputs.authorization !== undefined) continue;
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') out.push(name, value);
-    else for (const v of value) out.push(name, v);
+    // Rare: decided after the loop, against what the client sent.
+    if (name.includes('_')) (underscored ??= []).push(name);
+    else pushHeader(out, name, headers[name]);
+  }
+  if (underscored !== undefined) {
+    const dropped = shadowing(req, headers, underscored);
+    for (const name of underscored) if (!dropped.has(name)) pushHeader(out, name, headers[name]);
   }
   if (inputs.authorization !== undefined) out.push('authorization', inputs.authorization);
 

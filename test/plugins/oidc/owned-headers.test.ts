@@ -104,4 +104,16 @@ describe('oidc owned headers', () => {
     expect(res.status).toBe(200);
     expect(ours(upstreamSaw(res))).toEqual({ 'x-user': 'alice' });
   });
+
+  it('removes the underscored spellings of its headers too, which CGI-style servers merge with them', async () => {
+    const token = await idp.sign({ aud: API, sub: 'alice' });
+    const res = await request(app())
+      .get('/api/get')
+      .set('authorization', `Bearer ${token}`)
+      .set({ x_user: 'root', X_Credential_Scope: 'admin', 'x-credential_client-id': 'trusted-client', X_CREDENTIAL_SUB: 'root' });
+    expect(res.status).toBe(200);
+    const seen = upstreamSaw(res);
+    expect(Object.keys(seen).filter((name) => /^x[-_](user|credential)/.test(name))).toEqual(['x-user']);
+    expect(seen['x-user']).toBe('alice');
+  });
 });

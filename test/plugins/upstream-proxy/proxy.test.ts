@@ -152,6 +152,37 @@ describe('upstreamProxy (express)', () => {
     expect(headers['x-kept']).toBe('ok');
   });
 
+  it('drops underscored twins of the headers the gateway sets or removes, which CGI-style servers would merge', async () => {
+    const gatewaySets = definePlugin({
+      name: 'claims',
+      priority: 1000,
+      access(ctx) {
+        ctx.request.setHeader('x-tenant', 'acme');
+        ctx.request.removeHeader('x-role');
+      },
+    });
+    const app = express();
+    app.use(gateway(gatewaySets, proxy({ url: upstream.url })));
+    const gw = await start(app);
+    const res = await send(`${gw.url}/x`, {
+      headers: {
+        'x_tenant': 'evil',
+        'X_Role': 'admin',
+        'x-role': 'admin',
+        'x_forwarded_for': '6.6.6.6',
+        'X_Real_IP': '6.6.6.6',
+        'x_forwarded_host': 'evil.example',
+        'via_': 'kept: no dashed twin',
+        'x_custom': 'kept',
+      },
+    });
+    const headers = res.json<Echo>().headers;
+    expect(headers['x-tenant']).toBe('acme');
+    for (const name of ['x_tenant', 'x_role', 'x-role', 'x_forwarded_for', 'x_real_ip', 'x_forwarded_host']) expect([name, headers[name]]).toEqual([name, undefined]);
+    expect(headers['x_custom']).toBe('kept');
+    expect(headers['via_']).toBe('kept: no dashed twin');
+  });
+
   it('keeps the path and query byte for byte, and joins the base path of url (stripPath false, preserveHost)', async () => {
     const app = express();
     app.use('/httpbin', gateway(proxy({ url: `${upstream.url}/base/`, stripPath: false, preserveHost: true })));
