@@ -35,15 +35,48 @@ export interface Demo {
   close(): Promise<void>;
 }
 
+/** The port `PORT` names, or `fallback` without one. */
+export function portFromEnv(env: NodeJS.ProcessEnv, fallback: number): number {
+  const value = env.PORT;
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new Error(`PORT must be a port number (0 to 65535), got ${JSON.stringify(value)}`);
+  return port;
+}
+
+/** Listens on 127.0.0.1:`port`, or fails with a sentence a user can act on. */
+function listen(port: number): Promise<Server> {
+  const server = createServer();
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} is in use, set PORT`));
+      else if (err.code === 'EACCES') reject(new Error(`port ${port} needs privileges this process does not have, set PORT`));
+      else reject(err);
+    });
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
 export async function startDemo(port: number, env: NodeJS.ProcessEnv = process.env): Promise<Demo> {
   const closers: (() => Promise<void>)[] = [];
+  try {
+    return await start(port, env, closers);
+  } catch (err) {
+    // Nothing started for a demo that could not start keeps running.
+    for (const close of closers.reverse()) await close().catch(() => {});
+    throw err;
+  }
+}
+
+async function start(port: number, env: NodeJS.ProcessEnv, closers: (() => Promise<void>)[]): Promise<Demo> {
   const auth0 = env.AUTH0_DOMAIN && env.AUTH0_AUDIENCE ? { domain: env.AUTH0_DOMAIN.replace(/^https:\/\//, '').replace(/\/$/, ''), audience: env.AUTH0_AUDIENCE } : undefined;
   // Listening first: the login's callback URL needs the port.
-  const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const server = await listen(port);
+  const stopServer = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  closers.push(stopServer);
   const bound = (server.address() as AddressInfo).port;
   // The browser must stay on one host for its cookies: 127.0.0.1, as in the callback URL.
   const appBase = `http://127.0.0.1:${bound}`;
@@ -89,8 +122,7 @@ export async function startDemo(port: number, env: NodeJS.ProcessEnv = process.e
     upstreamUrl,
     appUrl: web ? `${appBase}/app` : undefined,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Last started, first stopped; the server, started first, last.
       for (const close of closers.reverse()) await close();
     },
   };

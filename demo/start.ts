@@ -1,8 +1,8 @@
 /** `npm start`: the Kong + Auth0 walkthrough on your machine, serving until stopped. */
-import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_USER, startDemo } from './setup';
+import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_USER, portFromEnv, startDemo } from './setup';
 
 async function main() {
-  const demo = await startDemo(Number(process.env.PORT ?? 8000));
+  const demo = await startDemo(portFromEnv(process.env, 8000));
   const base = `localhost:${demo.port}`;
   const creds = demo.mode === 'local' ? `${DEMO_CLIENT_ID}:${DEMO_CLIENT_SECRET}` : '<client id>:<client secret>';
   console.log(`tollgate walkthrough gateway on ${demo.url}/httpbin  (Ctrl-C to stop)

@@ -1,9 +1,9 @@
 /** `npm run walkthrough`: starts the demo, plays the Kong + Auth0 walkthrough, prints it, stops. */
 import { format, play } from './play';
-import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startDemo } from './setup';
+import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, portFromEnv, startDemo } from './setup';
 
 async function main() {
-  const demo = await startDemo(Number(process.env.PORT ?? 0));
+  const demo = await startDemo(portFromEnv(process.env, 0));
   try {
     const id = demo.mode === 'local' ? DEMO_CLIENT_ID : process.env.AUTH0_CLIENT_ID;
     const secret = demo.mode === 'local' ? DEMO_CLIENT_SECRET : process.env.AUTH0_CLIENT_SECRET;
