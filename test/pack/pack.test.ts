@@ -22,7 +22,10 @@ describe('the packed tarball', () => {
     run('npm', ['run', 'build', '--silent'], root);
     tarball = run('npm', ['pack', '--silent', '--pack-destination', scratch], root).trim().split('\n').pop()!;
     cpSync(join(__dirname, 'fixture'), scratch, { recursive: true });
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3'], scratch);
+    // The type packages a TypeScript user of Express and Koa has, at the versions this repository uses.
+    const dev = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+    const types = ['@types/express', '@types/koa', '@types/node'].map((name) => `${name}@${dev[name]}`);
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3', ...types], scratch);
   }, 240_000);
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -37,6 +40,12 @@ describe('the packed tarball', () => {
       expect(files).toContain(js.replace(/^\.\//, ''));
     }
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
+  });
+
+  it('maps every subpath export in typesVersions, for moduleResolution node', () => {
+    const { typesVersions } = pkg as unknown as { typesVersions: Record<string, Record<string, string[]>> };
+    const subpaths = Object.entries(pkg.exports).filter(([k, v]) => k !== '.' && typeof v === 'object' && v !== null);
+    expect(Object.fromEntries(subpaths.map(([k, v]) => [k.slice(2), [(v as { types: string }).types]]))).toEqual(typesVersions['*']);
   });
 
   it('imports every entry point from ESM', () => {
@@ -93,6 +102,22 @@ describe('the packed tarball', () => {
     expect(out.logs).toEqual({ first: ['plugin "boom" threw in headerFilter'], second: ['plugin "boom" threw in headerFilter'] });
     expect(out.prototype).toEqual(['writeHead', false]);
   });
+
+  // TypeScript resolves subpath imports (`tollgate/express`) through `exports` with node16 and
+  // bundler, and through `typesVersions` with the older `node` (node10), still common and ts-jest's
+  // default without a tsconfig. docs/getting-started.md lists the supported settings.
+  it.each([
+    ['node16', 'node16'],
+    ['nodenext', 'nodenext'],
+    ['bundler', 'esnext'],
+    ['node', 'commonjs'],
+  ])('type-checks every entry point with moduleResolution %s', (moduleResolution, module) => {
+    const tsc = require.resolve('typescript/bin/tsc');
+    const args = ['--noEmit', '--strict', '--esModuleInterop', '--skipLibCheck', '--target', 'es2022', '--types', 'node'];
+    const result = spawnSync('node', [tsc, ...args, '--module', module, '--moduleResolution', moduleResolution, 'entry-points.ts'], { cwd: scratch, encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  }, 60_000);
 
   it("runs the user's jest suite that uses tollgate/testing", () => {
     const jest = require.resolve('jest/bin/jest');
