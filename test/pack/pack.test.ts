@@ -40,6 +40,17 @@ describe('the packed tarball', () => {
       expect(files).toContain(js.replace(/^\.\//, ''));
     }
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'CHANGELOG.md']));
+  });
+
+  it('ships no source map pointing at sources it does not ship', () => {
+    const listing = run('npm', ['pack', '--dry-run', '--json'], root);
+    const files = (JSON.parse(listing) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+    const js = files.filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(10);
+    const referencing = js.filter((f) => readFileSync(join(root, f), 'utf8').includes('//# sourceMappingURL='));
+    expect(referencing).toEqual([]);
   });
 
   it('maps every subpath export in typesVersions, for moduleResolution node', () => {
