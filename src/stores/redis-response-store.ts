@@ -2,10 +2,11 @@
  * The proxy cache's Redis store: entries shared by every instance, expiring by Redis TTL.
  *
  * Redis being down must never turn into an error or a wait for the client: a lookup is refused at
- * once while the connection is not ready, bounded by a timer otherwise, and writes are
- * fire-and-forget. The plugin answers those as `Bypass`.
+ * once during an outage, bounded by `commandTimeout` otherwise, and writes are fire-and-forget.
+ * The plugin answers those as `Bypass`. A fresh instance's first lookups wait for the first
+ * connection (at most `connectTimeout`), so they are answered from the shared cache, not bypassed.
  */
-import { StoreError } from '../core/errors';
+import type { Cluster, Redis } from 'ioredis';
 import type { RedisConfig } from './redis';
 import { RedisConnection } from './redis';
 import type { CachedResponse, ResponseStore } from './response-store';
@@ -67,77 +68,55 @@ const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
 /** Cached responses in Redis, under `<prefix>proxy-cache:<key>`. */
 export class RedisResponseStore implements ResponseStore {
   private readonly conn: RedisConnection;
-  private readonly timeout: number;
   private readonly namespace: string;
 
   constructor(config: RedisConfig, owner = 'proxyCache') {
     this.conn = new RedisConnection(config, owner);
-    this.timeout = config.commandTimeout;
     this.namespace = `${this.conn.prefix}proxy-cache:`;
   }
 
+  /** True while connected or still making the first connection (lookups then wait for it). */
   get available(): boolean {
-    return this.conn.ready;
+    return this.conn.usable;
   }
 
   get(key: string): Promise<CachedResponse | undefined> {
-    if (!this.conn.ready) return Promise.reject(new StoreError('Redis is not connected'));
-    // ioredis's commandTimeout only covers clients tollgate made; an app's own client may queue
-    // commands while reconnecting, so the wait is bounded here as well.
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const err = new StoreError(`Redis did not answer within ${this.timeout} ms`);
-        this.conn.failed(err);
-        reject(err);
-      }, this.timeout);
-      this.conn.client.getBuffer(this.namespace + key).then(
-        (raw) => {
-          clearTimeout(timer);
-          this.conn.recovered();
-          resolve(raw ? decodeEntry(raw) : undefined);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          this.conn.failed(err);
-          reject(new StoreError('Redis lookup failed', { cause: err }));
-        },
-      );
-    });
+    return this.conn.run((client) => client.getBuffer(this.namespace + key)).then((raw) => (raw ? decodeEntry(raw) : undefined));
   }
 
   set(key: string, entry: CachedResponse, storageMs: number): void {
-    if (!this.conn.ready) return;
-    this.conn.client.set(this.namespace + key, encodeEntry(entry), 'PX', Math.max(1, Math.ceil(storageMs))).then(
-      () => this.conn.recovered(),
-      (err: unknown) => this.conn.failed(err),
-    );
+    if (!this.conn.usable) return;
+    // Fire and forget: a failed write is reported by the connection (once), never to the client.
+    this.conn.run((client) => client.set(this.namespace + key, encodeEntry(entry), 'PX', Math.max(1, Math.ceil(storageMs)))).catch(() => {});
   }
 
   async delete(key: string): Promise<boolean> {
-    try {
-      return (await this.conn.client.del(this.namespace + key)) > 0;
-    } catch (err) {
-      this.conn.failed(err);
-      throw new StoreError('Redis purge failed', { cause: err });
-    }
+    return (await this.conn.run((client) => client.del(this.namespace + key))) > 0;
   }
 
   async clear(): Promise<void> {
     const pattern = `${globEscape(this.namespace)}*`;
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.conn.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await this.conn.client.unlink(...keys);
-      } while (cursor !== '0');
-    } catch (err) {
-      this.conn.failed(err);
-      throw new StoreError('Redis purge failed', { cause: err });
-    }
+    // A cluster's keys are spread over its masters: SCAN each of them.
+    const nodes = this.conn.isCluster ? (this.conn.client as Cluster).nodes('master') : [this.conn.client as Redis];
+    await Promise.all(nodes.map((node) => this.clearNode(node, pattern)));
   }
 
   async close(): Promise<void> {
     await this.conn.close();
+  }
+
+  private async clearNode(node: Redis, pattern: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.conn.run(() => node.scan(cursor, 'MATCH', pattern, 'COUNT', 500));
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (this.conn.isCluster) {
+        // The keys of one page belong to many slots, and one UNLINK may name keys of one slot only.
+        await this.conn.run(() => node.pipeline(keys.map((k) => ['unlink', k])).exec());
+      } else {
+        await this.conn.run(() => node.unlink(...keys));
+      }
+    } while (cursor !== '0');
   }
 }

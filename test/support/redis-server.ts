@@ -54,9 +54,20 @@ export class OwnRedis {
    * {@link DEBUG_COMMANDS} for `sleep`).
    */
   static async create(extraArgs: string[] = []): Promise<OwnRedis> {
-    const redis = new OwnRedis(await freePort(), extraArgs);
+    return OwnRedis.on(await freePort(), extraArgs);
+  }
+
+  /** Starts a server on a port the caller chose (a Redis Cluster node needs its bus port beside it). */
+  static async on(port: number, extraArgs: string[] = []): Promise<OwnRedis> {
+    const redis = new OwnRedis(port, extraArgs);
     await redis.start();
     return redis;
+  }
+
+  /** Whether the server process is running (started and not killed). */
+  get running(): boolean {
+    const child = this.child;
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
   get url(): string {
@@ -67,9 +78,13 @@ export class OwnRedis {
   async start(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...this.extraArgs];
     this.child = spawn('redis-server', args, { stdio: 'ignore' });
+    const child = this.child;
     const deadline = Date.now() + 5_000;
     while (!(await pings(this.port))) {
-      if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not start`);
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`redis-server on ${this.port} did not start`);
+      }
       await sleep(20);
     }
   }

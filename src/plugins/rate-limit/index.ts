@@ -83,7 +83,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
   if (config.policy === 'redis') {
     const redis = config.redis!;
     const connection = new RedisConnection(redis, 'rateLimit');
-    limiter = new RedisLimiter(windows, connection, config.namespace ?? fingerprint(config), redis.client ? redis.commandTimeout : undefined);
+    limiter = new RedisLimiter(windows, connection, config.namespace ?? fingerprint(config));
   } else {
     // Counters of this plugin instance alone: they go when the plugin goes.
     limiter = new LocalLimiter(windows, config.maxKeys);

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { StoreError } from '../../core/errors';
-import type { RedisConnection } from '../../stores/redis';
+import type { RedisClient, RedisConnection } from '../../stores/redis';
 import type { Decision, Limiter } from './limiter';
 import type { Window } from './windows';
 
@@ -43,6 +43,8 @@ return out
 `;
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
+type Eval = (script: string, numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
+
 /**
  * A counter key outlives its period by this much, so an instance whose clock runs slightly behind
  * still finds the count rather than starting the period again. The period is in the key, so a
@@ -50,96 +52,68 @@ const SHA = createHash('sha1').update(SCRIPT).digest('hex');
  */
 const EXPIRY_SLACK_MS = 5_000;
 
-/**
- * Requests that arrive while the client is still making its first connection are let through (or
- * refused) like in an outage, but not reported as one unless the connection takes this long.
- */
-const STARTUP_GRACE_MS = 2_000;
+/** An identifier usable as a hash tag as it is: not empty, no brace, not starting with `#`. */
+const PLAIN_TAG = /^[^#{}][^{}]*$/;
 
-type Eval = (script: string, numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
+/**
+ * The Redis Cluster hash tag of a client's counters, so that every window's key (and so the
+ * script) lands in one slot. Redis hashes only what is between the first `{` and the next `}`;
+ * an identifier with a brace (a header value, a consumer id) or an empty one would break that,
+ * so it is replaced by its SHA-256, marked by a `#` that no plain tag starts with.
+ *
+ * @see https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags
+ */
+export function hashTag(key: string): string {
+  return PLAIN_TAG.test(key) ? key : `#${createHash('sha256').update(key).digest('base64url')}`;
+}
 
 /** Counts requests in Redis with one atomic script per request. */
 export class RedisLimiter implements Limiter {
   private readonly base: string;
-  private readonly createdAt = Date.now();
-  private wasReady = false;
 
-  /**
-   * @param timeoutMs - a deadline applied here, for a client the app passed in (tollgate's own
-   *   client has a command timeout); `undefined` to rely on the client
-   */
   constructor(
     private readonly windows: readonly Window[],
     private readonly connection: RedisConnection,
     namespace: string,
-    private readonly timeoutMs: number | undefined,
   ) {
     this.base = `${connection.prefix}ratelimit:${namespace}:`;
   }
 
-  /** Counts one request; rejects with a `StoreError` (cause kept) when Redis fails or is slow. */
-  async hit(key: string, now: number): Promise<Decision> {
-    try {
-      const decision = await this.count(key, now);
-      this.wasReady = true;
-      this.connection.recovered();
-      return decision;
-    } catch (err) {
-      // The connection logs an outage once, not per request.
-      if (this.wasReady || Date.now() - this.createdAt > STARTUP_GRACE_MS) this.connection.failed(err);
-      throw err instanceof StoreError ? err : new StoreError('Redis failed', { cause: err });
-    }
-  }
-
-  private async count(key: string, now: number): Promise<Decision> {
-    // A client that is reconnecting would queue the command (or, without an offline queue, fail
-    // it); either way the answer must come now, not after the reconnect loop.
-    if (!this.connection.ready) throw new StoreError('Redis is not connected');
+  /**
+   * Counts one request. Waits while the first connection is being made; rejects with a
+   * `StoreError` (cause kept) when Redis is down, fails or is slow.
+   */
+  hit(key: string, now: number): Promise<Decision> {
     const n = this.windows.length;
     const args = new Array<string | number>(3 * n);
-    // The hash tag keeps every window of one client in one Redis Cluster slot, as a script needs.
-    const tagged = `${this.base}{${key}}:`;
+    const tagged = `${this.base}{${hashTag(key)}}:`;
     for (let i = 0; i < n; i++) {
       const w = this.windows[i]!.at(now);
       args[i] = `${tagged}${w.name}:${w.start}`;
       args[n + i] = w.limit;
       args[2 * n + i] = w.end - now + EXPIRY_SLACK_MS;
     }
-    const reply = await this.deadline(this.run(n, args));
-    if (!Array.isArray(reply) || reply.length !== n + 1) throw new StoreError('unexpected reply from the rate-limit script');
-    return { allowed: reply[0] === 1, used: reply.slice(1) as number[] };
-  }
-
-  private async run(n: number, args: (string | number)[]): Promise<unknown> {
-    const client = this.connection.client as unknown as { evalsha: Eval; eval: Eval };
-    try {
-      return await client.evalsha(SHA, n, ...args);
-    } catch (err) {
-      // A Redis that restarted (or was flushed) forgot the script: send it once more in full.
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return client.eval(SCRIPT, n, ...args);
-      throw err;
-    }
-  }
-
-  private deadline<T>(pending: Promise<T>): Promise<T> {
-    const ms = this.timeoutMs;
-    if (ms === undefined) return pending;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StoreError(`Redis did not answer within ${ms} ms`)), ms);
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
+    return this.connection.run((client) => run(client, n, args)).then((reply) => {
+      if (!Array.isArray(reply) || reply.length !== n + 1) throw new StoreError('unexpected reply from the rate-limit script');
+      return { allowed: reply[0] === 1, used: reply.slice(1) as number[] };
     });
   }
 
   async close(): Promise<void> {
     await this.connection.close();
+  }
+}
+
+/**
+ * Runs the script by its SHA; a Redis that never saw it (a restart, a flush, or another node of a
+ * cluster: each keeps its own script cache) answers NOSCRIPT, and the script is sent in full once.
+ */
+async function run(client: RedisClient, n: number, args: (string | number)[]): Promise<unknown> {
+  const c = client as unknown as { evalsha: Eval; eval: Eval };
+  try {
+    return await c.evalsha(SHA, n, ...args);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return c.eval(SCRIPT, n, ...args);
+    throw err;
   }
 }
