@@ -43,4 +43,23 @@ describe("require('tollgate')", () => {
     `);
     expect(result).toEqual({ ioredis: true, rlf: false, pg: false, mysql2: false });
   });
+
+  it.each([
+    ['pg', "new (require('pg').Pool)({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 50 })", 'pool.end()'],
+    ['mysql2', "require('mysql2').createPool({ host: '127.0.0.1', port: 1, database: 'test' })", 'pool.end(() => {})'],
+  ])('loads rate-limiter-flexible for policy: "cluster" with a %s pool, and no other SQL client', (type, create, end) => {
+    // The app requires its own client and passes the pool; tollgate loads none.
+    const result = inFreshProcess(`${LOADED}
+      const tollgate = require('./src/index.ts');
+      tollgate.setLogger({ debug() {}, info() {}, warn() {}, error() {} });
+      const pool = ${create};
+      const limit = tollgate.rateLimit({ minute: 5, policy: 'cluster', cluster: { client: pool, type: '${type}' } });
+      const after = report();
+      limit.close().then(() => {
+        process.stdout.write(JSON.stringify(after));
+        ${end};
+      });
+    `);
+    expect(result).toEqual({ ioredis: false, rlf: true, pg: type === 'pg', mysql2: type === 'mysql2' });
+  });
 });

@@ -88,7 +88,6 @@ const STALE_TTL_MS = 10_000;
 export class RedisSessionStore implements SessionStore {
   private readonly conn: RedisConnection;
   private readonly keyBase: string;
-  private readonly timeout: number;
 
   constructor(
     private readonly base: string,
@@ -99,7 +98,6 @@ export class RedisSessionStore implements SessionStore {
   ) {
     this.conn = new RedisConnection(redis, 'oidc');
     this.keyBase = `${this.conn.prefix}oidc:session:`;
-    this.timeout = redis.commandTimeout;
   }
 
   name(jar: CookieJar): string {
@@ -139,30 +137,15 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * Runs a command, waiting for the first connection for up to the command timeout (a client of
-   * our own refuses commands while it connects), and maps a failure to a `StoreError`.
+   * Runs a command through the connection (which waits for the first connection and bounds every
+   * command), logging a failure at debug level for the request that met it.
    */
   private async run<T>(jar: CookieJar, command: (client: RedisConnection['client']) => Promise<T>): Promise<T> {
-    const client = this.conn.client;
     try {
-      if (client.status === 'connecting' || client.status === 'connect') {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, this.timeout);
-          function done() {
-            clearTimeout(timer);
-            client.off('ready', done);
-            resolve();
-          }
-          client.once('ready', done);
-        });
-      }
-      const result = await command(client);
-      this.conn.recovered();
-      return result;
+      return await this.conn.run(command);
     } catch (err) {
-      this.conn.failed(err);
       jar.log.debug('oidc: session store command failed', describeError(err));
-      throw new StoreError('The session store is unavailable', { cause: err });
+      throw err instanceof StoreError ? new StoreError('The session store is unavailable', { cause: err.cause ?? err }) : new StoreError('The session store is unavailable', { cause: err });
     }
   }
 

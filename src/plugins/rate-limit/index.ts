@@ -15,6 +15,7 @@ import type { Decision, Limiter } from './limiter';
 import { LocalLimiter } from './local-limiter';
 import { parseRateLimitOptions, type RateLimitConfig, type RateLimitOptions } from './options';
 import { RedisLimiter } from './redis-limiter';
+import { SqlLimiter } from './sql-limiter';
 import { WINDOW_NAMES, Window } from './windows';
 
 export type { RateLimitOptions, RateLimitConfig, LimitBy, HeaderStyle } from './options';
@@ -84,6 +85,8 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
     const redis = config.redis!;
     const connection = new RedisConnection(redis, 'rateLimit');
     limiter = new RedisLimiter(windows, connection, config.namespace ?? fingerprint(config));
+  } else if (config.policy === 'cluster') {
+    limiter = new SqlLimiter(windows, config.cluster!, config.namespace ?? fingerprint(config));
   } else {
     // Counters of this plugin instance alone: they go when the plugin goes.
     limiter = new LocalLimiter(windows, config.maxKeys);

@@ -6,7 +6,8 @@
  */
 import { parseShape, v } from '../../core/config';
 import { ConfigError } from '../../core/errors';
-import { redisOption, type RedisConfig, type RedisOptions } from '../../stores/redis';
+import { redisOption, type RedisConfig, type RedisOptions } from '../../stores/redis-options';
+import { sqlOption, type SqlConfig, type SqlOptions } from '../../stores/sql';
 import { WINDOW_NAMES, type WindowName } from './windows';
 
 /** What a request is counted by. */
@@ -42,16 +43,23 @@ export interface RateLimitOptions {
   /** The path (as the client sent it, starting with `/`) counted as one, with `limitBy: 'path'`. */
   path?: string;
   /**
-   * `local`: counters in this process's memory. `redis`: counters in Redis, shared by every
-   * instance of the service and exact under concurrency.
+   * `local`: counters in this process's memory. `redis`: counters in Redis (one server, Sentinel
+   * or a Redis Cluster), shared by every instance of the service and exact under concurrency.
+   * `cluster`: counters in the service's own SQL database (PostgreSQL or MySQL), like Kong's
+   * `cluster` policy.
    * @defaultValue `'local'`
    */
-  policy?: 'local' | 'redis';
-  /** How to reach Redis (`{ url }` or `{ client }`); required with `policy: 'redis'`. */
+  policy?: 'local' | 'redis' | 'cluster';
+  /** How to reach Redis (`{ url }`, `{ cluster }` or `{ client }`); required with `policy: 'redis'`. */
   redis?: RedisOptions;
   /**
-   * When Redis fails: `true` lets the request through without rate-limit headers (the outage is
-   * logged once); `false` answers 500.
+   * The SQL database of `policy: 'cluster'`: the app's `pg.Pool` or `mysql2` pool and its type,
+   * `{ client: pool, type: 'pg' }`; required with that policy.
+   */
+  cluster?: SqlOptions;
+  /**
+   * When the store (Redis, the database) fails: `true` lets the request through without
+   * rate-limit headers (the outage is logged once); `false` answers 500.
    * @defaultValue `true`
    */
   faultTolerant?: boolean;
@@ -69,10 +77,10 @@ export interface RateLimitOptions {
   headers?: HeaderStyle;
   /**
    * tollgate addition. Without it, counters are kept per route the plugin is mounted on (Kong
-   * scopes them to the route or service a plugin is attached to) and, with Redis, keyed by the
+   * scopes them to the route or service a plugin is attached to) and, with Redis or the database, keyed by the
    * route and the plugin's options, so every instance of the service shares them whatever order
    * it built its plugins in. With it, one budget wherever the plugin is mounted: across routes for
-   * a plugin object (`local`), and across every plugin with this namespace (`redis`).
+   * a plugin object (`local`), and across every plugin with this namespace (`redis`, `cluster`).
    */
   namespace?: string;
   /**
@@ -90,8 +98,9 @@ export interface RateLimitConfig {
   readonly limitBy: LimitBy;
   readonly headerName?: string;
   readonly path?: string;
-  readonly policy: 'local' | 'redis';
+  readonly policy: 'local' | 'redis' | 'cluster';
   readonly redis?: RedisConfig;
+  readonly cluster?: SqlConfig;
   readonly faultTolerant: boolean;
   readonly hideClientHeaders: boolean;
   readonly errorCode: number;
@@ -113,8 +122,9 @@ const shape = {
   limitBy: v.optional(v.oneOf(['consumer', 'credential', 'ip', 'header', 'path', 'service'] as const), 'consumer'),
   headerName: v.optional(v.custom<string>('a header name', (x) => typeof x === 'string' && /^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(x))),
   path: v.optional(v.custom<string>('a path starting with "/"', (x) => typeof x === 'string' && x.startsWith('/'))),
-  policy: v.optional(v.oneOf(['local', 'redis'] as const), 'local'),
+  policy: v.optional(v.oneOf(['local', 'redis', 'cluster'] as const), 'local'),
   redis: v.optional(redisOption()),
+  cluster: v.optional(sqlOption()),
   faultTolerant: v.optional(v.boolean(), true),
   hideClientHeaders: v.optional(v.boolean(), false),
   errorCode: v.optional(v.integer({ min: 400, max: 599 }), 429),
@@ -157,14 +167,20 @@ export function parseRateLimitOptions(options: RateLimitOptions): RateLimitConfi
     throw new ConfigError(`rateLimit: "path" is only used with limitBy: "path" (limitBy is "${o.limitBy}")`, 'path');
   }
   if (o.policy === 'redis' && o.redis === undefined) {
-    throw new ConfigError('rateLimit: "redis" is required with policy: "redis" ({ url } or { client })', 'redis');
+    throw new ConfigError('rateLimit: "redis" is required with policy: "redis" ({ url }, { cluster } or { client })', 'redis');
   }
-  if (o.policy === 'local' && o.redis !== undefined) {
-    // Without this, a forgotten `policy: 'redis'` would silently count per process.
-    throw new ConfigError('rateLimit: "redis" is set but "policy" is "local"; set policy: "redis" to count in Redis', 'redis');
+  if (o.policy === 'cluster' && o.cluster === undefined) {
+    throw new ConfigError(`rateLimit: "cluster" is required with policy: "cluster" ({ client: pool, type: 'pg' | 'mysql2' })`, 'cluster');
   }
-  if (o.policy === 'redis' && o.maxKeys !== undefined) {
-    throw new ConfigError('rateLimit: "maxKeys" bounds local counters; with policy: "redis" Redis expires them', 'maxKeys');
+  // Without these, a forgotten or mistyped `policy` would silently count per process.
+  if (o.policy !== 'redis' && o.redis !== undefined) {
+    throw new ConfigError(`rateLimit: "redis" is set but "policy" is "${o.policy}"; set policy: "redis" to count in Redis`, 'redis');
+  }
+  if (o.policy !== 'cluster' && o.cluster !== undefined) {
+    throw new ConfigError(`rateLimit: "cluster" is set but "policy" is "${o.policy}"; set policy: "cluster" to count in the database`, 'cluster');
+  }
+  if (o.policy !== 'local' && o.maxKeys !== undefined) {
+    throw new ConfigError(`rateLimit: "maxKeys" bounds local counters; with policy: "${o.policy}" the store expires them`, 'maxKeys');
   }
   return {
     limits,
@@ -173,6 +189,7 @@ export function parseRateLimitOptions(options: RateLimitOptions): RateLimitConfi
     ...(o.path !== undefined ? { path: o.path } : {}),
     policy: o.policy,
     ...(o.redis !== undefined ? { redis: o.redis } : {}),
+    ...(o.cluster !== undefined ? { cluster: o.cluster } : {}),
     faultTolerant: o.faultTolerant,
     hideClientHeaders: o.hideClientHeaders,
     errorCode: o.errorCode,
