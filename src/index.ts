@@ -41,7 +41,8 @@ export type { TollgateErrorOptions, RenderedError, TollgateErrorCode, KnownTollg
 export type { GatewayOptions } from './core/gateway-options';
 export { setLogger } from './core/logger';
 export type { Logger } from './core/logger';
-export type { RedisOptions, RedisConfig } from './stores/redis';
+export type { RedisOptions, RedisConfig, RedisCommonOptions, RedisClient } from './stores/redis';
+export type { SqlOptions, SqlConfig, SqlClientType } from './stores/sql';
 // Plugins (each line added by the plugin's issue):
 export { oidc } from './plugins/oidc';
 export type { OidcOptions, OidcConfig, OidcPlugin, OidcAuthMethod, OidcParamType, OidcIntrospectionOptions, OidcLoginOptions, OidcLoginConfig } from './plugins/oidc';

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../../core/errors';
 import { parseShape, v, type Validator } from '../../core/config';
-import { redisOption, type RedisConfig, type RedisOptions } from '../../stores/redis';
+import { redisOption, type RedisConfig, type RedisOptions } from '../../stores/redis-options';
 import { parseMediaRange, type MediaRange } from './content-type';
 
 /** Request methods Kong's proxy-cache accepts in `request_method`. */
@@ -61,7 +61,11 @@ export interface ProxyCacheOptions {
     /** Bytes all entries together may take (bodies and headers); least recently used go first. @defaultValue 67108864 (64 MiB) */
     maxBytes?: number;
   };
-  /** The `redis` strategy's connection: `{ url }` or `{ client }`, with an optional key `prefix`. */
+  /**
+   * The `redis` strategy's connection: `{ url }`, `{ cluster: [urls] }` (a Redis Cluster) or
+   * `{ client }` (your ioredis `Redis` or `Cluster`), with an optional key `prefix`, `commandTimeout`
+   * and `connectTimeout`. A fresh instance's first lookups wait for the first connection.
+   */
   redis?: RedisOptions;
   /** Which of the cache's own response headers are sent. */
   responseHeaders?: {
@@ -147,7 +151,7 @@ export function parseProxyCacheOptions(options: ProxyCacheOptions | undefined): 
   const where = { plugin: 'proxyCache' };
   const parsed = parseShape(where, shape, options);
   if (parsed.strategy === 'redis' && !parsed.redis) {
-    throw new ConfigError('proxyCache: "redis" is required when "strategy" is "redis" ({ url } or { client })', 'redis');
+    throw new ConfigError('proxyCache: "redis" is required when "strategy" is "redis" ({ url }, { cluster } or { client })', 'redis');
   }
   if (parsed.strategy === 'memory' && parsed.redis) {
     throw new ConfigError('proxyCache: "redis" is set but "strategy" is "memory"; set strategy: "redis" to use it', 'redis');

@@ -25,9 +25,12 @@ interface RateLimitState {
   headers?: string[];
 }
 
-/** The rate-limit plugin, plus `close()` to release the Redis client it created. */
+/** The rate-limit plugin, plus `close()` to release what it holds. */
 export interface RateLimitPlugin extends Plugin<RateLimitConfig, RateLimitState> {
-  /** Closes the Redis client tollgate created for this plugin (never one passed as `{ client }`). */
+  /**
+   * Closes the Redis client tollgate created for this plugin (never one passed as `{ client }`,
+   * never the app's SQL pool); settles within a few hundred ms, also while Redis is down.
+   */
   close(): Promise<void>;
 }
 
@@ -53,7 +56,8 @@ const routeOf = (ctx: RequestContext): string => encodeURIComponent(routeIdentit
 
 /**
  * Limits how many requests a client may make per second, minute, hour, day, month and year, with
- * counters in memory (`policy: 'local'`) or shared through Redis (`policy: 'redis'`).
+ * counters in memory (`policy: 'local'`), shared through Redis (`policy: 'redis'`) or through the
+ * app's SQL database (`policy: 'cluster'`).
  *
  * Every response carries `X-RateLimit-Limit-<Window>` / `X-RateLimit-Remaining-<Window>` for each
  * window and `RateLimit-Limit` / `-Remaining` / `-Reset` for the window closest to its limit (or
