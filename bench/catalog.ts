@@ -32,6 +32,8 @@ export const STACKS: Stack[] = [
   ours('ratelimit', 'tollgate rateLimit (local)', 'ratelimit-local'),
   { id: 'ratelimit-peer', label: 'express-rate-limit (memory)', file: 'ratelimit-peer', path: '/get' },
   ours('ratelimit-redis', 'tollgate rateLimit (redis)', 'ratelimit-redis'),
+  { id: 'ratelimit-redis-cluster', label: 'tollgate rateLimit (Redis Cluster, 3 masters)', file: 'tollgate-shared', path: '/get', env: { STACK: 'redis-cluster' } },
+  { id: 'ratelimit-pg', label: 'tollgate rateLimit (cluster policy, PostgreSQL)', file: 'tollgate-shared', path: '/get', env: { STACK: 'pg' } },
   ours('cache', 'tollgate proxyCache (memory hit)', 'cache'),
   { id: 'cache-peer', label: 'apicache (hit)', file: 'cache-peer', path: '/get' },
   ours('proxy', 'tollgate upstreamProxy', 'proxy'),
