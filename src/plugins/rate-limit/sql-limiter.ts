@@ -47,6 +47,16 @@ function part(value: string): string {
   return /^[a-z0-9._:/-]{1,100}$/.test(value) ? value : `#${createHash('sha256').update(value).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * Whether creating the table failed because another instance created it at the same moment:
+ * PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe under concurrency and may answer
+ * "already exists" (42P07; rate-limiter-flexible itself forgives only 23505), MySQL 1050.
+ */
+function createdByAnother(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '42P07' || code === '23505' || code === 'ER_TABLE_EXISTS_ERROR';
+}
+
 type Store = RateLimiterAbstract & {
   /** rate-limiter-flexible's sweep of rows that expired before `before` (ms); never rejects. */
   clearExpired(before: number): Promise<void>;
@@ -233,8 +243,10 @@ export class SqlLimiter implements Limiter {
     };
     return new Promise<Store[]>((resolve, reject) => {
       const first = make(this.windows[0]!, false, (err) => {
-        if (err) return reject(err);
-        resolve([first, ...this.windows.slice(1).map((w) => make(w, true))]);
+        // Instances starting together race to create the table; losing the race is no failure.
+        if (err && !createdByAnother(err)) return reject(err);
+        const stores = [err ? make(this.windows[0]!, true) : first, ...this.windows.slice(1).map((w) => make(w, true))];
+        resolve(stores);
       });
     });
   }

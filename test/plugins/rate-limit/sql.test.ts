@@ -128,6 +128,28 @@ describe.each([
     expect(Number(rows[0]!.points)).toBe(80);
   });
 
+  it('creates the table once when many instances start at the same moment, without an outage', async () => {
+    const t = table();
+    const logs = captureLogs();
+    try {
+      // Concurrent CREATE TABLE IF NOT EXISTS can fail on PostgreSQL ("already exists", 42P07, or
+      // a unique violation, 23505). Pools already connected make the statements overlap.
+      const pools = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const pool = db.pool();
+          if (pool instanceof pg.Pool) await pool.query('SELECT 1');
+          return pool;
+        }),
+      );
+      const instances = pools.map((pool) => limit(t, { hour: 100, limitBy: 'ip', namespace: 'race' }, pool));
+      const results = await Promise.all(instances.map((p) => runPlugin(p, createTestContext())));
+      expect(results.map((r) => r.headers['x-ratelimit-limit-hour'])).toEqual(instances.map(() => '100'));
+      expect(logs.count('warn', /unavailable/)).toBe(0);
+    } finally {
+      logs.restore();
+    }
+  });
+
   it('keeps clients, namespaces and windows apart, with keys safe for any identifier', async () => {
     const t = table();
     const a = limit(t, { minute: 2, hour: 3, limitBy: 'header', headerName: 'x-key', namespace: 'a' });
