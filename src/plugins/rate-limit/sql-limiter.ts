@@ -47,16 +47,6 @@ function part(value: string): string {
   return /^[a-z0-9._:/-]{1,100}$/.test(value) ? value : `#${createHash('sha256').update(value).digest('hex').slice(0, 32)}`;
 }
 
-/**
- * Whether creating the table failed because another instance created it at the same moment:
- * PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe under concurrency and may answer
- * "already exists" (42P07; rate-limiter-flexible itself forgives only 23505), MySQL 1050.
- */
-function createdByAnother(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '42P07' || code === '23505' || code === 'ER_TABLE_EXISTS_ERROR';
-}
-
 type Store = RateLimiterAbstract & {
   /** rate-limiter-flexible's sweep of rows that expired before `before` (ms); never rejects. */
   clearExpired(before: number): Promise<void>;
@@ -241,13 +231,15 @@ export class SqlLimiter implements Limiter {
       const Limiter = type === 'pg' ? this.rlf.RateLimiterPostgres : this.rlf.RateLimiterMySQL;
       return new Limiter(type === 'pg' ? options : { ...options, dbName: database }, cb) as unknown as Store;
     };
-    return new Promise<Store[]>((resolve, reject) => {
-      const first = make(this.windows[0]!, false, (err) => {
-        // Instances starting together race to create the table; losing the race is no failure.
-        if (err && !createdByAnother(err)) return reject(err);
-        const stores = [err ? make(this.windows[0]!, true) : first, ...this.windows.slice(1).map((w) => make(w, true))];
-        resolve(stores);
+    // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe under concurrency: instances starting
+    // together may lose the race with "already exists" (42P07, 42710 for the row type, or 23505,
+    // the only one rate-limiter-flexible forgives). A second try then finds the table.
+    const create = (): Promise<Store> =>
+      new Promise<Store>((resolve, reject) => {
+        const first = make(this.windows[0]!, false, (err) => (err ? reject(err) : resolve(first)));
       });
-    });
+    return create()
+      .catch(() => create())
+      .then((first) => [first, ...this.windows.slice(1).map((w) => make(w, true))]);
   }
 }
