@@ -183,7 +183,9 @@ export function interceptResponse(ctx: GatewayContext, res: ServerResponse): voi
     if (this.statusCode !== status) this.statusCode = status;
     ctx.answeredBy ??= 'app';
     runHeaderPhase(ctx);
-    return writeHead.call(this, this.statusCode, reason ?? (this.statusMessage || undefined));
+    // HTTP/2 has no reason phrase: Http2ServerResponse warns when its statusMessage is read or sent.
+    const message = reason ?? ((this as { stream?: unknown }).stream === undefined ? this.statusMessage || undefined : undefined);
+    return writeHead.call(this, this.statusCode, message);
   } as ServerResponse['writeHead'];
 
   res.write = function interceptedWrite(this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
