@@ -4,7 +4,7 @@
  * app answer with the later phases wired to its response.
  */
 import type { ServerResponse } from 'node:http';
-import type { NodeRequest, NodeResponse } from './context';
+import type { NodeRequest, NodeResponse, ResponseView } from './context';
 import { BadRequestError } from './errors';
 import { contextOf, GatewayContext, keepContext } from './gateway-context';
 import { getLogger, type Logger } from './logger';
@@ -22,6 +22,8 @@ import { writeAnswer } from './respond';
  * @param mountPath - the prefix this gateway is mounted under (`/httpbin`), or ''
  * @param originalUrl - the client's URL (path and query) before any mount stripping
  * @param logger - the gateway's own logger, if it was given one
+ * @param response - the view of the response plugins use, where the framework keeps the headers
+ *   until it sends them (Fastify's reply) rather than on Node's response
  */
 export function attachContext<O>(
   req: NodeRequest,
@@ -31,6 +33,7 @@ export function attachContext<O>(
   mountPath: string,
   originalUrl: string,
   logger: Logger | undefined,
+  response?: ResponseView,
 ): GatewayContext {
   const existing = contextOf(req);
   if (existing) {
@@ -39,7 +42,7 @@ export function attachContext<O>(
     (existing.request as NodeRequestView<O>).anchor(mountPath);
     return existing;
   }
-  const ctx = new GatewayContext(new NodeRequestView(req, origin, facts, mountPath, originalUrl), new NodeResponseView(res), { req, res }, logger ?? getLogger());
+  const ctx = new GatewayContext(new NodeRequestView(req, origin, facts, mountPath, originalUrl), response ?? new NodeResponseView(res), { req, res }, logger ?? getLogger());
   keepContext(req, ctx);
   return ctx;
 }

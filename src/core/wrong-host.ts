@@ -8,12 +8,15 @@ import type { ServerResponse } from 'node:http';
 import { INTERNAL_MESSAGE } from './errors';
 import { getLogger, type Logger } from './logger';
 
-type Host = 'express' | 'koa' | 'node';
+type Host = 'express' | 'koa' | 'node' | 'fastify';
 
-const IMPORT: Record<Host, string> = { express: 'tollgate/express', koa: 'tollgate/koa', node: 'tollgate/node' };
+const IMPORT: Record<Host, string> = { express: 'tollgate/express', koa: 'tollgate/koa', node: 'tollgate/node', fastify: 'tollgate/fastify' };
 
 /** Which framework called a middleware, from the shape of its arguments. */
 function calledBy(a: unknown, b: unknown): Host | undefined {
+  // A Fastify hook: (request, reply, done), each of request and reply wrapping Node's own.
+  const reply = b as { raw?: unknown; code?: unknown } | null;
+  if (typeof reply === 'object' && reply !== null && typeof reply.raw === 'object' && typeof reply.code === 'function') return 'fastify';
   const koa = a as { req?: unknown; res?: unknown; app?: unknown } | null;
   if (typeof koa === 'object' && koa !== null && typeof koa.req === 'object' && typeof koa.res === 'object' && typeof b === 'function') return 'koa';
   if (typeof b === 'object' && b !== null && typeof (b as ServerResponse).setHeader === 'function') return 'express';
@@ -30,6 +33,11 @@ export function wrongHost(expected: Host, a: unknown, b: unknown, _c: unknown, l
   if (host === undefined || host === expected) throw new TypeError(`tollgate: ${fix}`);
   (logger ?? getLogger()).error(`tollgate: ${fix}`);
   const body = JSON.stringify({ message: INTERNAL_MESSAGE });
+  if (host === 'fastify') {
+    const fastifyReply = b as { code(status: number): { type(t: string): { send(body: string): void } } };
+    fastifyReply.code(500).type('application/json; charset=utf-8').send(body);
+    return;
+  }
   if (host === 'koa') {
     const koa = a as { status: number; body: unknown; type: string };
     koa.status = 500;
