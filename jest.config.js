@@ -5,8 +5,9 @@ const swc = ['@swc/jest', {
 }];
 
 // jose, openid-client and oidc-provider are ESM-only: jest on Node 20 cannot require() them,
-// so they are transformed to CommonJS like our own sources (shared/reference/node-anchors.md §7.2).
-const esmOnly = ['jose', 'openid-client', 'oauth4webapi', 'oidc-provider', 'quick-lru', 'nanoid', 'eta', 'jsesc', '@koa'];
+// so they are transformed to CommonJS like our own sources (shared/reference/node-anchors.md §7.2);
+// cookie 2 (under light-my-request, behind fastify.inject) is ESM-only too.
+const esmOnly = ['jose', 'openid-client', 'oauth4webapi', 'oidc-provider', 'quick-lru', 'nanoid', 'eta', 'jsesc', '@koa', 'cookie'];
 
 module.exports = {
   testEnvironment: 'node',
@@ -14,11 +15,14 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/test/reliability/', '/test/pack/fixture/'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  // Anything under node_modules except those packages, also where they are nested (light-my-request's cookie).
+  transformIgnorePatterns: [`^(?!.*/node_modules/(${esmOnly.join('|')})/).*/node_modules/`],
   moduleNameMapper: {
     '^tollgate$': '<rootDir>/src/index.ts',
     '^tollgate/express$': '<rootDir>/src/adapters/express.ts',
     '^tollgate/koa$': '<rootDir>/src/adapters/koa.ts',
+    '^tollgate/fastify$': '<rootDir>/src/adapters/fastify.ts',
+    '^tollgate/node$': '<rootDir>/src/adapters/node.ts',
     '^tollgate/testing$': '<rootDir>/src/testing/index.ts',
     '^tollgate/dcr$': '<rootDir>/src/dcr/index.ts',
   },

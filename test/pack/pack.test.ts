@@ -25,7 +25,7 @@ describe('the packed tarball', () => {
     // The type packages a TypeScript user of Express and Koa has, at the versions this repository uses.
     const dev = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
     const types = ['@types/express', '@types/koa', '@types/node'].map((name) => `${name}@${dev[name]}`);
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3', ...types], scratch);
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3', 'fastify@5', ...types], scratch);
   }, 240_000);
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -66,6 +66,8 @@ describe('the packed tarball', () => {
     expect(names['tollgate']).toEqual(expect.arrayContaining(['definePlugin', 'ConfigError', 'TollgateError']));
     expect(names['tollgate/express']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
     expect(names['tollgate/koa']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
+    expect(names['tollgate/fastify']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
+    expect(names['tollgate/node']).toEqual(expect.arrayContaining(['gateway', 'getContext']));
     expect(names['tollgate']).toEqual(expect.arrayContaining(['oidc', 'rateLimit', 'proxyCache', 'upstreamProxy']));
     expect(names['tollgate/testing']).toEqual(expect.arrayContaining(['createTestContext', 'runPlugin', 'createTestIssuer', 'createEchoUpstream']));
     expect(names['tollgate/dcr']).toEqual(expect.arrayContaining(['auth0Registrar', 'openidRegistrar', 'RegistrationError']));
@@ -74,6 +76,34 @@ describe('the packed tarball', () => {
   it('requires the root from CommonJS', () => {
     const out = run('node', ['-e', "const t = require('tollgate'); console.log(typeof t.definePlugin, typeof require('tollgate/express').gateway)"], scratch);
     expect(out.trim()).toBe('function function');
+  });
+
+  it('loads no optional integration from the root, and serves a request with tollgate/node', () => {
+    const script = `
+      const http = require('node:http');
+      const t = require('tollgate');
+      const loaded = Object.keys(require.cache).filter((f) => /node_modules\\/(fastify|fastify-plugin|express|koa)\\//.test(f));
+      const server = http.createServer(require('tollgate/node').gateway(t.rateLimit({ minute: 3 })));
+      server.listen(0, '127.0.0.1', async () => {
+        const res = await fetch('http://127.0.0.1:' + server.address().port + '/x');
+        server.close();
+        console.log(JSON.stringify({ loaded, status: res.status, body: await res.json(), remaining: res.headers.get('x-ratelimit-remaining-minute') }));
+      });`;
+    const out = JSON.parse(run('node', ['-e', script], scratch)) as { loaded: string[]; status: number; body: unknown; remaining: string };
+    expect(out).toEqual({ loaded: [], status: 404, body: { message: 'Not Found' }, remaining: '2' });
+  });
+
+  it('registers tollgate/fastify in a Fastify 5 app, with fastify-plugin from its own dependencies', () => {
+    const script = `
+      const app = require('fastify')();
+      const t = require('tollgate');
+      app.register(async (api) => {
+        await api.register(require('tollgate/fastify').gateway(t.rateLimit({ minute: 3 })));
+        api.get('/x', async (req) => ({ mount: require('tollgate/fastify').getContext(req).request.mountPath }));
+      }, { prefix: '/api' });
+      app.inject('/api/x').then((res) => console.log(JSON.stringify({ status: res.statusCode, body: res.json(), remaining: res.headers['x-ratelimit-remaining-minute'] })));`;
+    const out = JSON.parse(run('node', ['-e', script], scratch)) as Record<string, unknown>;
+    expect(out).toEqual({ status: 200, body: { mount: '/api' }, remaining: '2' });
   });
 
   it('runs two copies of the package side by side, each with its own context and logger', () => {
