@@ -23,6 +23,10 @@ export interface ComparisonSpec {
 }
 
 const ours = (id: string, label: string, stack: string, extra: Partial<Stack> = {}): Stack => ({ id, label, file: 'tollgate', path: '/get', env: { STACK: stack }, ...extra });
+/** A tollgate stack on another host: tollgate/node or tollgate/fastify. */
+const on = (host: 'node' | 'fastify') => (id: string, label: string, stack: string, extra: Partial<Stack> = {}): Stack => ({ ...ours(id, label, stack, extra), file: `tollgate-${host}` });
+const onNode = on('node');
+const onFastify = on('fastify');
 
 export const STACKS: Stack[] = [
   { id: 'node-http', label: 'bare node:http (ceiling)', file: 'node-http', path: '/get' },
@@ -43,6 +47,17 @@ export const STACKS: Stack[] = [
   { id: 'full-peer-hit', label: 'peer full stack, cache hit', file: 'full-peer', path: '/httpbin/get', auth: true },
   ours('full-miss', 'tollgate full stack, cache miss', 'full', { path: '/httpbin/get', auth: true, distinctPaths: true }),
   { id: 'full-peer-miss', label: 'peer full stack, cache miss', file: 'full-peer', path: '/httpbin/get', auth: true, distinctPaths: true },
+  // Hosts that cost less than Express: tollgate/node (no framework) and tollgate/fastify.
+  onNode('node-full-hit', 'node host: full stack, cache hit', 'full', { path: '/httpbin/get', auth: true }),
+  onNode('node-full-miss', 'node host: full stack, cache miss', 'full', { path: '/httpbin/get', auth: true, distinctPaths: true }),
+  onNode('node-proxy', 'node host: upstreamProxy', 'proxy'),
+  { id: 'fastify', label: 'bare Fastify', file: 'fastify', path: '/get' },
+  onFastify('fastify-full-hit', 'Fastify host: full stack, cache hit', 'full', { path: '/httpbin/get', auth: true }),
+  onFastify('fastify-full-miss', 'Fastify host: full stack, cache miss', 'full', { path: '/httpbin/get', auth: true, distinctPaths: true }),
+  onFastify('fastify-proxy', 'Fastify host: upstreamProxy', 'proxy'),
+  { id: 'fastify-proxy-peer', label: '@fastify/http-proxy', file: 'fastify-proxy-peer', path: '/get' },
+  onFastify('fastify-ratelimit', 'Fastify host: rateLimit (local)', 'ratelimit-local'),
+  { id: 'fastify-ratelimit-peer', label: '@fastify/rate-limit (memory)', file: 'fastify-ratelimit-peer', path: '/get' },
 ];
 
 export const COMPARISONS: ComparisonSpec[] = [
@@ -54,4 +69,24 @@ export const COMPARISONS: ComparisonSpec[] = [
   { name: 'full stack hit / peer stack hit', ours: 'full-hit', peer: 'full-peer-hit', goal: 2 },
   { name: 'full stack hit / bare Express', ours: 'full-hit', peer: 'express', goal: 0.75 },
   { name: 'full stack miss / peer stack miss', ours: 'full-miss', peer: 'full-peer-miss', goal: 1.3 },
+  // Issue 19's goals for the hosts that cost less than Express.
+  { name: 'node host full stack hit / bare node:http', ours: 'node-full-hit', peer: 'node-http', goal: 0.5 },
+  { name: 'node host full stack hit / peer stack hit', ours: 'node-full-hit', peer: 'full-peer-hit', goal: 5 },
+  { name: 'Fastify host full stack hit / bare Fastify', ours: 'fastify-full-hit', peer: 'fastify', goal: 0.5 },
+  { name: 'node host upstreamProxy / @fastify/http-proxy', ours: 'node-proxy', peer: 'fastify-proxy-peer', goal: 1 },
+  { name: 'node host upstreamProxy / hpm keep-alive', ours: 'node-proxy', peer: 'proxy-hpm-keepalive', goal: 1.5 },
+  { name: 'node host full stack miss / peer stack miss', ours: 'node-full-miss', peer: 'full-peer-miss', goal: 2 },
+  { name: 'Fastify host upstreamProxy / @fastify/http-proxy', ours: 'fastify-proxy', peer: 'fastify-proxy-peer', goal: 1 },
+  { name: 'rate limit on Fastify: rateLimit / @fastify/rate-limit', ours: 'fastify-ratelimit', peer: 'fastify-ratelimit-peer', goal: 1 },
 ];
+
+/**
+ * The Express stacks whose figures must not fall behind the previous run's (issue 19): compared
+ * with the figures docs/benchmarks.md held before this run, each relative to bare Express in its
+ * own run, so a faster or slower machine moves both sides alike.
+ */
+export const REGRESSION_WATCH: { ids: string[]; baseline: string; goal: number } = {
+  ids: ['bearer', 'ratelimit', 'ratelimit-redis', 'cache', 'proxy', 'full-hit', 'full-miss'],
+  baseline: 'express',
+  goal: 0.95,
+};

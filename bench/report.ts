@@ -25,6 +25,41 @@ export interface Figure {
   met?: boolean;
 }
 
+/** One watched stack against the previous run: each relative to the baseline stack of its own run. */
+export interface Regression {
+  id: string;
+  label: string;
+  /** This run: req/s of the stack ÷ req/s of the baseline. */
+  now: number;
+  /** The previous run, the same way. */
+  then: number;
+  goal: number;
+}
+
+/** The req/s of each stack in a report docs/benchmarks.md held, by label. */
+export function previousFigures(markdown: string): Map<string, number> {
+  const figures = new Map<string, number>();
+  const table = markdown.split('## Throughput and latency')[1]?.split('\n## ')[0] ?? '';
+  for (const line of table.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const rps = Number(cells[2]?.replace(/,/g, ''));
+    if (cells[1] && Number.isFinite(rps) && rps > 0) figures.set(cells[1], rps);
+  }
+  return figures;
+}
+
+/** The watched stacks of this run against the previous report, where both runs measured them and the baseline. */
+export function regressions(measurements: Measurement[], previous: Map<string, number>, watch: { ids: string[]; baseline: string; goal: number }): Regression[] {
+  const base = measurements.find((m) => m.id === watch.baseline);
+  const baseThen = base && previous.get(base.label);
+  if (!base || !baseThen) return [];
+  return watch.ids.flatMap((id) => {
+    const m = measurements.find((x) => x.id === id);
+    const then = m && previous.get(m.label);
+    return m && then ? [{ id, label: m.label, now: m.rps / base.rps, then: then / baseThen, goal: watch.goal }] : [];
+  });
+}
+
 interface Report {
   machine: string;
   duration: number;
@@ -33,6 +68,8 @@ interface Report {
   measurements: Measurement[];
   comparisons: Comparison[];
   figures: Figure[];
+  /** Watched stacks against the previous run (empty when there is none to compare with). */
+  regressions?: Regression[];
   write: boolean;
 }
 
@@ -122,7 +159,14 @@ export function writeReport(r: Report): void {
     ? ['| figure | value | goal |', '|---|---:|---|', ...r.figures.map((f) => `| ${f.name} | ${f.value} | ${f.goal ?? ''} |`)].join('\n')
     : '';
   const costs = costTable(r);
-  console.log(`\n${table}\n\n${ratios}\n${costs ? `\n${costs}\n` : ''}${figures ? `\n${figures}\n` : ''}`);
+  const regressed = r.regressions?.length
+    ? [
+        '| stack | this run ÷ bare Express | previous run ÷ bare Express | change | goal | met |',
+        '|---|---:|---:|---:|---:|:---:|',
+        ...r.regressions.map((g) => `| ${g.label} | ${g.now.toFixed(3)} | ${g.then.toFixed(3)} | ${(g.now / g.then).toFixed(2)}× | ≥ ${g.goal}× | ${g.now / g.then >= g.goal ? 'yes' : 'no'} |`),
+      ].join('\n')
+    : '';
+  console.log(`\n${table}\n\n${ratios}\n${costs ? `\n${costs}\n` : ''}${regressed ? `\n${regressed}\n` : ''}${figures ? `\n${figures}\n` : ''}`);
   if (!r.write) return;
   const doc = `# Benchmarks
 
@@ -145,7 +189,7 @@ ${table}
 ![ratios](benchmarks.svg)
 
 ${ratios}
-${costs ? `\n## The ratios as time per request\n\nEach stack is one process kept busy by the load, so 1,000,000 / req/s is about the microseconds of CPU\na request costs it. Where a goal is not met, the last column is how much time tollgate would have\nto save per request to meet it.\n\n${costs}\n\n${NOTES}\n` : ''}${figures ? `\n## Other figures\n\n${figures}\n` : ''}`;
+${costs ? `\n## The ratios as time per request\n\nEach stack is one process kept busy by the load, so 1,000,000 / req/s is about the microseconds of CPU\na request costs it. Where a goal is not met, the last column is how much time tollgate would have\nto save per request to meet it.\n\n${costs}\n\n${NOTES}\n` : ''}${regressed ? `\n## Express stacks against the previous run\n\nIssue 19's condition that the Express figures do not regress: each watched stack's req/s relative to\nbare Express in this run, against the same in the run docs/benchmarks.md held before it (so a\nfaster or slower machine moves both sides alike).\n\n${regressed}\n` : ''}${figures ? `\n## Other figures\n\n${figures}\n` : ''}`;
   writeFileSync(join(__dirname, '../docs/benchmarks.md'), doc);
   writeFileSync(join(__dirname, '../docs/benchmarks.svg'), svg(r.comparisons));
 }

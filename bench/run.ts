@@ -8,10 +8,12 @@
  * BENCH_ONLY (comma-separated stack ids), BENCH_NO_WRITE=1 (print only).
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { writeReport, type Comparison, type Measurement } from './report';
-import { STACKS, COMPARISONS, type Stack } from './catalog';
+import { previousFigures, regressions, writeReport, type Comparison, type Measurement } from './report';
+import { STACKS, COMPARISONS, REGRESSION_WATCH, type Stack } from './catalog';
 import { extraFigures } from './figures';
 import { loadOptions, startFixtures, startStack, stop } from './processes';
 
@@ -84,7 +86,20 @@ async function main() {
   }));
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const figures = only ? [] : await extraFigures();
-  writeReport({ machine, duration, rounds, connections, measurements: [...results.values()], comparisons, figures, write: process.env.BENCH_NO_WRITE !== '1' });
+  const previousReport = join(__dirname, '../docs/benchmarks.md');
+  const previous = existsSync(previousReport) ? previousFigures(readFileSync(previousReport, 'utf8')) : new Map<string, number>();
+  const measurements = [...results.values()];
+  writeReport({
+    machine,
+    duration,
+    rounds,
+    connections,
+    measurements,
+    comparisons,
+    figures,
+    regressions: regressions(measurements, previous, REGRESSION_WATCH),
+    write: process.env.BENCH_NO_WRITE !== '1',
+  });
 }
 
 main().catch((err: unknown) => {

@@ -29,5 +29,10 @@ export function listen(app: http.RequestListener | http.Server): void {
   });
 }
 
+/** Listens with a Fastify app, once its plugins are loaded. */
+export function listenFastify(app: { ready(): PromiseLike<unknown>; server: http.Server }): void {
+  void Promise.resolve(app.ready()).then(() => listen(app.server));
+}
+
 // Exit normally on a signal, so `--cpu-prof` can write its profile when the harness stops a stack.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0));

@@ -3,19 +3,13 @@
  * (local or Redis), the cache hit path, the upstream proxy, and the full walkthrough stack.
  */
 import express from 'express';
-// The compiled package, as users run it (npm run bench builds it first): sources run through tsx
-// carry its transform's helpers (a __name call per closure) that no user pays.
-import type * as Tollgate from 'tollgate';
 import type * as TollgateExpress from 'tollgate/express';
 import { env, handler, listen } from '../serve';
+import { bearer, limit, tollgate } from './tollgate-plugins';
 
-// Typed from the sources, loaded from dist/ (so type-checking needs no build).
-const { oidc, proxyCache, rateLimit, upstreamProxy } = require('../../dist/index.js') as typeof Tollgate;
+// The compiled package, as users run it (see tollgate-plugins.ts).
 const { gateway } = require('../../dist/adapters/express.js') as typeof TollgateExpress;
-
-const bearer = () => oidc({ issuer: env.issuerUrl, audience: env.audience, allowInsecureIssuer: true });
-const limit = (policy: 'local' | 'redis') =>
-  rateLimit({ minute: 1_000_000_000, policy, ...(policy === 'redis' ? { redis: { url: 'redis://127.0.0.1:6379' }, namespace: `bench-${process.pid}` } : {}) });
+const { proxyCache, upstreamProxy } = tollgate;
 
 const app = express();
 switch (process.env.STACK) {

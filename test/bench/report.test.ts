@@ -1,5 +1,5 @@
 import { summarise } from '../../bench/profile';
-import { writeReport, type Measurement } from '../../bench/report';
+import { previousFigures, regressions, writeReport, type Measurement } from '../../bench/report';
 
 const measurement = (id: string, rps: number): Measurement => ({ id, label: id, rps, p50: 1, p99: 2, errors: 0, non2xx: 0, requests: 1 });
 
@@ -33,6 +33,40 @@ describe('bench report', () => {
     // ours: 80 µs; peer: 80 × 0.5 = 40 µs; goal 1× means ours at most 40 µs, 40 µs over.
     expect(printed(0.5, 1)).toContain('| pair | 80.0 | 40.0 | 40.0 | 40.0 |');
     expect(printed(2, 1)).toContain('| pair | 80.0 | 160.0 | 160.0 | met |');
+  });
+});
+
+describe('bench report against the previous run', () => {
+  const previous = `# Benchmarks
+
+## Throughput and latency
+
+| stack | req/s | p50 ms | p99 ms | errors | non-2xx |
+|---|---:|---:|---:|---:|---:|
+| bare Express | 16,000 | 1 | 7 | 0 | 0 |
+| tollgate full stack, cache hit | 12,800 | 1 | 8 | 0 | 0 |
+
+## Ratios
+| not | a figure |
+`;
+
+  it('reads the req/s of each stack the previous report held', () => {
+    expect([...previousFigures(previous)]).toEqual([
+      ['bare Express', 16_000],
+      ['tollgate full stack, cache hit', 12_800],
+    ]);
+  });
+
+  it('compares each watched stack relative to bare Express of its own run, so machine speed cancels out', () => {
+    const now = [
+      { ...measurement('express', 8_000), label: 'bare Express' },
+      { ...measurement('full-hit', 6_000), label: 'tollgate full stack, cache hit' },
+      { ...measurement('cache', 5_000), label: 'a stack the previous run did not have' },
+    ];
+    const rows = regressions(now, previousFigures(previous), { ids: ['full-hit', 'cache'], baseline: 'express', goal: 0.95 });
+    // Now 6,000 / 8,000 = 0.75 of bare Express; then 12,800 / 16,000 = 0.8: 0.9375×, a regression.
+    expect(rows).toEqual([{ id: 'full-hit', label: 'tollgate full stack, cache hit', now: 0.75, then: 0.8, goal: 0.95 }]);
+    expect(regressions(now, new Map(), { ids: ['full-hit'], baseline: 'express', goal: 0.95 })).toEqual([]);
   });
 });
 
