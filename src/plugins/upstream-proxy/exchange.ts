@@ -13,132 +13,35 @@
  * - Retries: it pipes the body into the request before the connection exists, so nothing can be
  *   tried again; and replaying after a backend 401 needs `selfHandleResponse`, which turns off
  *   its response path too.
- * What is left once those are fixed is `http.request` plus `pipe`, which is what this file does,
- * with a keep-alive agent and fewer allocations per request than hpm's async layers.
+ * What is left once those are fixed is a pooled HTTP client and a stream back to the client: this
+ * file holds the policy (targets, retries, health, backend auth, client aborts) and leaves the
+ * bytes to an `UpstreamClient` (client.ts): undici, or node:http with the user's own agents.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { NodeRequest, NodeResponse } from '../../core/context';
 import { InternalError, TollgateError, UpstreamUnavailableError } from '../../core/errors';
 import type { GatewayContext } from '../../core/gateway-context';
 import { describeError } from '../../core/logger';
-import type { AgentPool } from './agents';
+import { responseGone } from '../../core/phases';
 import type { BackendAuth } from './backend-auth';
 import type { Balancer, TargetState } from './balancer';
+import { InvalidUpstreamRequest, type TryEvents, type UpstreamClient, type UpstreamTry } from './client';
 import { upstreamHeaders, upstreamPath } from './forwarded-headers';
 import type { UpstreamProxyConfig } from './options';
 import { planBody, UnreplayableBodyError, type BodyPlan } from './request-body';
-import { upstreamAnswer } from './response';
-import { classify, ProxyTimeoutError } from './upstream-errors';
-import { responseGone } from '../../core/phases';
+import { upstreamAnswer, type UpstreamHead } from './response';
+import { classify } from './upstream-errors';
 
 /** What every exchange of one plugin instance shares. */
 export interface ProxyRuntime {
   readonly config: UpstreamProxyConfig;
   readonly balancer: Balancer;
-  readonly agents: AgentPool;
+  readonly client: UpstreamClient;
   readonly auth: BackendAuth | undefined;
 }
 
 // RFC 9110 §9.2.2: what may be sent again without changing the outcome (nginx and Kong retry only these).
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-/** One try at one target. */
-class Attempt {
-  connected = false;
-  responded = false;
-  /** Whether the client's body stream started flowing into this try (it cannot be sent again). */
-  streamed = false;
-  /** The response is read to its end but not forwarded (a 401 replayed with a fresh token). */
-  draining = false;
-  done = false;
-  socket: Socket | undefined = undefined;
-  connectTimer: NodeJS.Timeout | undefined = undefined;
-
-  constructor(
-    readonly exchange: Exchange,
-    readonly state: TargetState,
-    readonly request: ClientRequest,
-  ) {}
-
-  /** Ends this try and closes its connection (a connection with a request in flight cannot be reused). */
-  abort(): void {
-    this.done = true;
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.socket?.removeListener('timeout', this.onIdle);
-    this.request.destroy();
-  }
-
-  /** Detaches from a connection that goes back to the pool. */
-  release = (): void => {
-    this.done = true;
-    this.socket?.removeListener('timeout', this.onIdle);
-  };
-
-  onSocket = (socket: Socket): void => {
-    if (this.done) return;
-    this.socket = socket;
-    if (!socket.connecting) return this.onConnect();
-    this.connectTimer = setTimeout(this.onConnectTimeout, this.exchange.config.connectTimeout);
-    socket.once(this.state.target.protocol === 'https:' ? 'secureConnect' : 'connect', this.onConnect);
-  };
-
-  onConnect = (): void => {
-    if (this.done) return;
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.connected = true;
-    const config = this.exchange.config;
-    // Our own idle timer on the socket: ClientRequest's `timeout` fires once only, and a slow
-    // client pausing the response must re-arm it rather than count as a silent upstream.
-    this.socket!.setTimeout(config.writeTimeout);
-    this.socket!.on('timeout', this.onIdle);
-    if (config.readTimeout !== config.writeTimeout) this.request.once('finish', this.toRead);
-    if (this.exchange.body.kind === 'stream') {
-      this.streamed = true;
-      this.exchange.req.pipe(this.request);
-    }
-  };
-
-  toRead = (): void => {
-    if (!this.done) this.socket?.setTimeout(this.exchange.config.readTimeout);
-  };
-
-  onConnectTimeout = (): void => {
-    if (!this.done) this.exchange.failed(this, new ProxyTimeoutError('connect', this.exchange.config.connectTimeout));
-  };
-
-  onIdle = (): void => {
-    if (this.done) return;
-    if (this.draining) return this.abort();
-    const { config, res } = this.exchange;
-    if (!this.responded) {
-      const phase = this.request.writableFinished ? 'read' : 'write';
-      this.exchange.failed(this, new ProxyTimeoutError(phase, phase === 'read' ? config.readTimeout : config.writeTimeout));
-    } else if ((res as { writableNeedDrain?: boolean }).writableNeedDrain === true) {
-      // The client is the slow one; look again later.
-      this.socket?.setTimeout(config.readTimeout);
-    } else {
-      this.exchange.brokenMidBody(this, new ProxyTimeoutError('read', config.readTimeout), 'timeout');
-    }
-  };
-
-  onError = (err: Error): void => {
-    if (this.done) return;
-    if (this.draining) return this.abort();
-    if (this.responded) this.exchange.brokenMidBody(this, err, 'tcp');
-    else this.exchange.failed(this, err);
-  };
-
-  onResponse = (response: IncomingMessage): void => {
-    if (this.done) {
-      response.resume();
-      return;
-    }
-    this.responded = true;
-    this.exchange.respond(this, response);
-  };
-}
 
 /**
  * One request through the proxy, from the first try to the last byte of the response.
@@ -149,10 +52,10 @@ class Attempt {
  * before that point become the context's answer too (502/503/504 JSON); after it, the connection
  * is cut, the only signal left once the head is out.
  */
-export class Exchange {
+export class Exchange implements TryEvents {
   readonly config: UpstreamProxyConfig;
   body: BodyPlan = { kind: 'none', declared: false };
-  private current: Attempt | undefined = undefined;
+  private current: UpstreamTry | undefined = undefined;
   private readonly tried: TargetState[] = [];
   private retriesLeft: number;
   private authorization: string | undefined = undefined;
@@ -225,11 +128,9 @@ export class Exchange {
       this.upstreamStart = performance.now();
       ctx.timings.proxyLatency = Math.round(this.upstreamStart - ctx.timings.start);
     }
-    let request: ClientRequest;
+    let attempt: UpstreamTry;
     try {
-      request = (target.protocol === 'https:' ? httpsRequest : httpRequest)({
-        hostname: target.hostname,
-        port: target.port,
+      attempt = this.rt.client.send(this, state, {
         method: ctx.request.method,
         path: upstreamPath(ctx, target, config.stripPath),
         headers: upstreamHeaders(ctx, this.req, {
@@ -239,28 +140,30 @@ export class Exchange {
           preserveHost: config.preserveHost,
           authorization: this.authorization,
         }),
-        agent: this.rt.agents.for(target),
+        body: this.body,
+        req: this.req,
       });
     } catch (err) {
       // A plugin put a value Node refuses (a newline, say) into a request header.
-      this.ctx.log.error('upstreamProxy: could not build the upstream request', describeError(err));
-      return this.fail(new InternalError('invalid upstream request', { cause: err }));
+      return this.invalid(err);
     }
-    const attempt = new Attempt(this, state, request);
-    this.current = attempt;
-    request.on('socket', attempt.onSocket);
-    request.on('response', attempt.onResponse);
-    request.on('error', attempt.onError);
-    if (this.body.kind === 'buffer') request.end(this.body.data);
-    else if (this.body.kind === 'none') request.end();
+    // A try that failed at once was already followed by the next one (or the answer).
+    if (!attempt.done && this.current === undefined) this.current = attempt;
+  }
+
+  /** The client refused to build the request: the plugins' doing, a 500. */
+  private invalid(err: unknown): void {
+    this.ctx.log.error('upstreamProxy: could not build the upstream request', describeError(err));
+    this.fail(new InternalError('invalid upstream request', { cause: err }));
   }
 
   /** A try failed before the response head: another try, or the error for the client. */
-  failed(attempt: Attempt, err: unknown): void {
+  failed(attempt: UpstreamTry, err: unknown): void {
     attempt.abort();
-    this.current = undefined;
+    if (this.current === attempt) this.current = undefined;
     if (this.closed) return;
-    const failure = classify(err, attempt.connected, attempt.request.reusedSocket);
+    if (err instanceof InvalidUpstreamRequest) return this.invalid(err.cause);
+    const failure = classify(err, attempt.connected, attempt.reused);
     if (failure.outcome !== undefined) this.rt.balancer.report(attempt.state, failure.outcome, err);
     if (failure.retriable && this.retriesLeft > 0 && !attempt.streamed && IDEMPOTENT.has(this.ctx.request.method)) {
       this.retriesLeft--;
@@ -271,13 +174,11 @@ export class Exchange {
   }
 
   /** The upstream answered: replay once on a 401 with a fresh backend token, else stream it back. */
-  respond(attempt: Attempt, response: IncomingMessage): void {
+  respond(attempt: UpstreamTry, head: UpstreamHead, body: Readable): void {
     const { ctx } = this;
-    const status = response.statusCode ?? 0;
+    const status = head.statusCode ?? 0;
     ctx.timings.upstreamLatency = Math.round(performance.now() - this.upstreamStart);
     this.rt.balancer.report(attempt.state, status);
-    response.once('end', attempt.release);
-    response.on('error', noop);
     if (this.closed) {
       attempt.abort();
       return;
@@ -286,8 +187,7 @@ export class Exchange {
       this.authRetried = true;
       this.current = undefined;
       // Drained, not destroyed: the connection goes back to the pool (or is closed if it stalls).
-      attempt.draining = true;
-      response.resume();
+      attempt.drain();
       this.rt.auth.refresh(this.authorization!).then(
         (value) => {
           this.authorization = value;
@@ -298,15 +198,12 @@ export class Exchange {
       );
       return;
     }
-    response.once('close', () => {
-      if (!response.complete && !attempt.done) this.brokenMidBody(attempt, new Error('upstream closed the connection mid-body'), 'tcp');
-    });
-    upstreamAnswer(ctx, response);
+    upstreamAnswer(ctx, head, body);
     this.settle();
   }
 
   /** The upstream failed after the head was sent: the client can only see the connection cut. */
-  brokenMidBody(attempt: Attempt, err: unknown, outcome: 'tcp' | 'timeout'): void {
+  brokenMidBody(attempt: UpstreamTry, err: unknown, outcome: 'tcp' | 'timeout'): void {
     if (attempt.done) return;
     attempt.abort();
     this.current = undefined;
@@ -340,4 +237,3 @@ export class Exchange {
 }
 
 const noop = (): void => {};
-

@@ -7,11 +7,13 @@
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { InternalError } from '../../core/errors';
 import { internal } from '../../core/gateway-context';
-import { AgentPool } from './agents';
 import { BackendAuth } from './backend-auth';
 import { Balancer } from './balancer';
+import type { UpstreamClient } from './client';
 import { Exchange, type ProxyRuntime } from './exchange';
+import { NodeClient } from './node-client';
 import { resolveOptions, type UpstreamProxyConfig, type UpstreamProxyOptions } from './options';
+import { UndiciClient } from './undici-client';
 
 export type {
   UpstreamProxyOptions,
@@ -63,10 +65,11 @@ export interface UpstreamProxyPlugin extends Plugin<UpstreamProxyConfig> {
  */
 export function upstreamProxy(options: UpstreamProxyOptions): UpstreamProxyPlugin {
   const config = resolveOptions(options);
-  const agents = new AgentPool(config);
+  // undici unless the user brought Node agents of their own (custom TLS, an outbound proxy).
+  const client: UpstreamClient = config.agent !== undefined ? new NodeClient(config) : new UndiciClient(config);
   const balancer = new Balancer(config);
   const auth = config.auth === undefined ? undefined : new BackendAuth(config.auth);
-  const runtime: ProxyRuntime = { config, balancer, agents, auth };
+  const runtime: ProxyRuntime = { config, balancer, client, auth };
   const plugin = definePlugin<UpstreamProxyConfig>({
     name: 'upstream-proxy',
     // Kong proxies after every access handler; the built-ins run 1050 (OIDC) down to 100 (cache).
@@ -84,7 +87,7 @@ export function upstreamProxy(options: UpstreamProxyOptions): UpstreamProxyPlugi
   });
   return {
     ...plugin,
-    close: () => agents.destroy(),
+    close: () => client.close(),
     health: () =>
       balancer.states.map((s) => {
         const healthy = s.healthy(Date.now());

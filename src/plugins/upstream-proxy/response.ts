@@ -6,12 +6,23 @@
  *
  * @see https://developer.konghq.com/gateway/traffic-control/proxy/#response-headers — Kong's Via and latency headers
  */
-import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { GatewayContext } from '../../core/gateway-context';
 import { connectionListed, HOP_BY_HOP } from './forwarded-headers';
 
-/** Makes the upstream's response the context's answer. */
-export function upstreamAnswer(ctx: GatewayContext, upstream: IncomingMessage): void {
+/** The head of an upstream's response, as either client reads it (node:http's IncomingMessage is one). */
+export interface UpstreamHead {
+  readonly statusCode?: number;
+  /** Names as the upstream spelled them, each followed by its value. */
+  readonly rawHeaders: readonly string[];
+  /** The two headers read here, lower-cased names. */
+  readonly headers: { readonly connection?: string | string[]; readonly via?: string | string[] };
+  /** `1.1` */
+  readonly httpVersion: string;
+}
+
+/** Makes the upstream's response the context's answer, `body` streaming it. */
+export function upstreamAnswer(ctx: GatewayContext, upstream: UpstreamHead, body: Readable): void {
   const raw = upstream.rawHeaders;
   const listed = connectionListed(upstream.headers.connection);
   const headers: Record<string, string | string[]> = {};
@@ -31,11 +42,11 @@ export function upstreamAnswer(ctx: GatewayContext, upstream: IncomingMessage): 
       headers[first] = typeof prev === 'string' ? [prev, value] : [...prev, value];
     }
   }
-  const via = upstream.headers.via;
+  const via = Array.isArray(upstream.headers.via) ? upstream.headers.via.join(', ') : upstream.headers.via;
   const ours = `${upstream.httpVersion} tollgate`;
   headers[spelled.get('via') ?? 'Via'] = via ? `${via}, ${ours}` : ours;
   headers['X-Tollgate-Upstream-Latency'] = String(ctx.timings.upstreamLatency ?? 0);
   headers['X-Tollgate-Proxy-Latency'] = String(ctx.timings.proxyLatency ?? 0);
-  ctx.answer = { status: upstream.statusCode ?? 502, headers, body: upstream };
+  ctx.answer = { status: upstream.statusCode ?? 502, headers, body };
   ctx.answeredBy = 'upstream';
 }

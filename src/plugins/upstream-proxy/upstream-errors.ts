@@ -14,8 +14,8 @@ import type { Outcome } from './balancer';
 /** A timeout the proxy enforced itself, raised as the cause of a 504. */
 export class ProxyTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
-  constructor(readonly phase: 'connect' | 'write' | 'read', readonly ms: number) {
-    super(`upstream ${phase} timeout after ${ms} ms`);
+  constructor(readonly phase: 'connect' | 'write' | 'read', readonly ms: number, cause?: unknown) {
+    super(`upstream ${phase} timeout after ${ms} ms`, cause === undefined ? undefined : { cause });
     this.name = 'ProxyTimeoutError';
   }
 }
@@ -34,7 +34,8 @@ export interface Failure {
 }
 
 const DNS_FAILURES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
-const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+// UND_ERR_SOCKET: undici's "other side closed".
+const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 
 /**
  * Classifies a failure of one try.
