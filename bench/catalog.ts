@@ -51,6 +51,9 @@ export const STACKS: Stack[] = [
   onNode('node-full-hit', 'node host: full stack, cache hit', 'full', { path: '/httpbin/get', auth: true }),
   onNode('node-full-miss', 'node host: full stack, cache miss', 'full', { path: '/httpbin/get', auth: true, distinctPaths: true }),
   onNode('node-proxy', 'node host: upstreamProxy', 'proxy'),
+  // The same two proxy stacks with node:http as the upstream client (what an own `agent` selects).
+  ours('proxy-node-client', 'tollgate upstreamProxy, node:http client', 'proxy', { env: { STACK: 'proxy', NODE_CLIENT: '1' } }),
+  onNode('node-proxy-node-client', 'node host: upstreamProxy, node:http client', 'proxy', { env: { STACK: 'proxy', NODE_CLIENT: '1' } }),
   { id: 'fastify', label: 'bare Fastify', file: 'fastify', path: '/get' },
   onFastify('fastify-full-hit', 'Fastify host: full stack, cache hit', 'full', { path: '/httpbin/get', auth: true }),
   onFastify('fastify-full-miss', 'Fastify host: full stack, cache miss', 'full', { path: '/httpbin/get', auth: true, distinctPaths: true }),
@@ -78,6 +81,9 @@ export const COMPARISONS: ComparisonSpec[] = [
   { name: 'node host full stack miss / peer stack miss', ours: 'node-full-miss', peer: 'full-peer-miss', goal: 2 },
   { name: 'Fastify host upstreamProxy / @fastify/http-proxy', ours: 'fastify-proxy', peer: 'fastify-proxy-peer', goal: 1 },
   { name: 'rate limit on Fastify: rateLimit / @fastify/rate-limit', ours: 'fastify-ratelimit', peer: 'fastify-ratelimit-peer', goal: 1 },
+  // Which upstream client: undici (the default) against node:http, on the same stack.
+  { name: 'upstream client on Express: undici / node:http', ours: 'proxy', peer: 'proxy-node-client', goal: 1 },
+  { name: 'upstream client on the node host: undici / node:http', ours: 'node-proxy', peer: 'node-proxy-node-client', goal: 1 },
 ];
 
 /**

@@ -12,6 +12,8 @@ export interface Measurement {
   errors: number;
   non2xx: number;
   requests: number;
+  /** CPU time of the stack's process per request, µs (median round; Linux /proc only). */
+  cpuUs?: number;
 }
 
 export interface Comparison extends ComparisonSpec {
@@ -146,9 +148,9 @@ const NOTES = `What the stacks do differently on the measured path:
 
 export function writeReport(r: Report): void {
   const table = [
-    '| stack | req/s | p50 ms | p99 ms | errors | non-2xx |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...r.measurements.map((m) => `| ${m.label} | ${fmt(m.rps)} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.non2xx} |`),
+    '| stack | req/s | p50 ms | p99 ms | errors | non-2xx | CPU µs/request |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...r.measurements.map((m) => `| ${m.label} | ${fmt(m.rps)} | ${m.p50} | ${m.p99} | ${m.errors} | ${m.non2xx} | ${m.cpuUs === undefined ? '' : m.cpuUs.toFixed(1)} |`),
   ].join('\n');
   const ratios = [
     '| comparison | ratio (tollgate / peer) | goal | met |',

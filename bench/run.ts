@@ -27,11 +27,30 @@ interface Running {
   child: ChildProcess;
   options: autocannon.Options;
   rounds: autocannon.Result[];
+  /** CPU µs per request of the stack's process, per round (where /proc tells). */
+  cpu: number[];
+}
+
+/**
+ * CPU time (user + system) a process and its children have used, in ms, from /proc (Linux), or
+ * undefined. The stack runs in a child of tsx's command line. Unlike req/s, CPU per request hardly
+ * moves when other work shares the machine.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, in clock ticks (100 per second on Linux).
+  let ms = (Number(fields[11]) + Number(fields[12])) * 10;
+  const children = `/proc/${pid}/task/${pid}/children`;
+  if (existsSync(children)) {
+    for (const child of readFileSync(children, 'utf8').trim().split(/\s+/).filter(Boolean)) ms += cpuMs(Number(child)) ?? 0;
+  }
+  return ms;
 }
 
 async function launch(stack: Stack, env: Record<string, string>, token: string): Promise<Running> {
   const { child, port } = await startStack(stack, env);
-  return { stack, child, options: loadOptions(stack, port, token, connections), rounds: [] };
+  return { stack, child, options: loadOptions(stack, port, token, connections), rounds: [], cpu: [] };
 }
 
 const median = (xs: number[]) => {
@@ -52,6 +71,7 @@ function summarise(r: Running): Measurement {
     errors: r.rounds.reduce((n, x) => n + x.errors + x.timeouts, 0),
     non2xx: r.rounds.reduce((n, x) => n + x.non2xx, 0),
     requests: r.rounds.reduce((n, x) => n + x.requests.total, 0),
+    ...(r.cpu.length === r.rounds.length && r.cpu.length > 0 ? { cpuUs: median(r.cpu) } : {}),
   };
 }
 
@@ -71,9 +91,15 @@ async function main() {
     }
     for (let round = 1; round <= rounds; round++) {
       for (const r of running) {
+        const before = cpuMs(r.child.pid);
         r.rounds.push(await autocannon({ ...r.options, duration }));
+        const after = cpuMs(r.child.pid);
         const last = r.rounds[r.rounds.length - 1]!;
-        process.stderr.write(`bench: round ${round}/${rounds} ${r.stack.label}: ${Math.round(last.requests.average)} req/s, p99 ${last.latency.p99} ms, non-2xx ${last.non2xx}, errors ${last.errors}\n`);
+        const cpu = before !== undefined && after !== undefined && last.requests.total > 0 ? ((after - before) * 1000) / last.requests.total : undefined;
+        if (cpu !== undefined) r.cpu.push(cpu);
+        process.stderr.write(
+          `bench: round ${round}/${rounds} ${r.stack.label}: ${Math.round(last.requests.average)} req/s, p99 ${last.latency.p99} ms, non-2xx ${last.non2xx}, errors ${last.errors}${cpu === undefined ? '' : `, ${cpu.toFixed(1)} µs CPU/request`}\n`,
+        );
       }
     }
     for (const r of running) results.set(r.stack.id, summarise(r));

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type * as TollgateNode from 'tollgate/node';
 import { env, listen } from '../serve';
-import { bearer, limit, tollgate } from './tollgate-plugins';
+import { bearer, limit, nodeClient, tollgate } from './tollgate-plugins';
 
 // Typed from the sources, loaded from dist/ (see tollgate.ts).
 const { gateway } = require('../../dist/adapters/node.js') as typeof TollgateNode;
@@ -13,7 +13,7 @@ const { proxyCache, upstreamProxy } = tollgate;
 
 switch (process.env.STACK) {
   case 'proxy':
-    listen(http.createServer(gateway(upstreamProxy({ url: env.upstreamUrl }))));
+    listen(http.createServer(gateway(upstreamProxy({ url: env.upstreamUrl, ...nodeClient() }))));
     break;
   case 'full':
     listen(http.createServer(gateway(bearer(), limit('local'), proxyCache({ strategy: 'memory', cacheTtl: 300 }), upstreamProxy({ url: env.upstreamUrl }))));

@@ -5,7 +5,7 @@
 import express from 'express';
 import type * as TollgateExpress from 'tollgate/express';
 import { env, handler, listen } from '../serve';
-import { bearer, limit, tollgate } from './tollgate-plugins';
+import { bearer, limit, nodeClient, tollgate } from './tollgate-plugins';
 
 // The compiled package, as users run it (see tollgate-plugins.ts).
 const { gateway } = require('../../dist/adapters/express.js') as typeof TollgateExpress;
@@ -26,7 +26,7 @@ switch (process.env.STACK) {
     app.use(gateway(proxyCache({ strategy: 'memory' })));
     break;
   case 'proxy':
-    app.use(gateway(upstreamProxy({ url: env.upstreamUrl })));
+    app.use(gateway(upstreamProxy({ url: env.upstreamUrl, ...nodeClient() })));
     break;
   case 'full':
     app.use('/httpbin', gateway(bearer(), limit('local'), proxyCache({ strategy: 'memory', cacheTtl: 300 }), upstreamProxy({ url: env.upstreamUrl })));
