@@ -146,6 +146,26 @@ const NOTES = `What the stacks do differently on the measured path:
   hit has 17 (the replayed ones plus Kong's rate-limit and cache headers), and Node validates and
   serialises each.`;
 
+/** Which host to choose, and what the CPU column means (true of every run, unlike the figures). */
+const HOSTS = `## Which host to choose
+
+The policies are the same objects on every host, so the choice is about the rest of the service:
+
+- **\`tollgate/node\`** when the service *is* the gateway — policies in front of upstreams, no
+  routes of its own. Nothing runs besides Node's HTTP server and tollgate, so it costs the least
+  per request (compare it with bare node:http below).
+- **\`tollgate/fastify\`** when the app has routes of its own and you can choose the framework:
+  Fastify's request handling costs a fraction of Express's, and its encapsulation decides which
+  routes a gateway polices.
+- **\`tollgate/express\`** or **\`tollgate/koa\`** in an existing Express or Koa app: the
+  policies cost about what the libraries they replace cost, and Express's own per-request work
+  (routing, its request and response objects) sets the ceiling, not tollgate.
+
+The upstream proxy sends through undici on every host; with \`agent\` it uses node:http (the
+"node:http client" stacks measure that path on the same load). The CPU column is the stack
+process's CPU time per request (user + system, from /proc): unlike req/s it hardly moves when
+other work shares the machine.`;
+
 export function writeReport(r: Report): void {
   const table = [
     '| stack | req/s | p50 ms | p99 ms | errors | non-2xx | CPU µs/request |',
@@ -181,6 +201,8 @@ machine: \`npm run bench\`. To see where one stack's time goes, \`npm run bench:
 (any stack id of bench/catalog.ts) profiles it under the same load.
 
 Machine: ${r.machine}.
+
+${HOSTS}
 
 ## Throughput and latency
 
