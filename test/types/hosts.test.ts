@@ -3,10 +3,13 @@
  * mounted in the wrong framework, or if the context's bookkeeping becomes reachable from user code.
  */
 import express from 'express';
+import Fastify from 'fastify';
 import Koa from 'koa';
 import { ConfigError, isTollgateError, RateLimitError, TollgateError, type RequestContext } from 'tollgate';
 import { gateway } from 'tollgate/express';
+import { gateway as fastifyGateway } from 'tollgate/fastify';
 import { gateway as koaGateway } from 'tollgate/koa';
+import { gateway as nodeGateway } from 'tollgate/node';
 
 // Never called: only type-checked.
 export function misuses(ctx: RequestContext, err: unknown): void {
@@ -14,6 +17,16 @@ export function misuses(ctx: RequestContext, err: unknown): void {
   express().use(koaGateway());
   // @ts-expect-error tollgate/express's gateway is not a Koa middleware
   new Koa().use(gateway());
+  // @ts-expect-error tollgate/fastify's gateway is a Fastify plugin, not an Express handler
+  express().use(fastifyGateway());
+  // @ts-expect-error nor a Koa middleware
+  new Koa().use(fastifyGateway());
+  // @ts-expect-error tollgate/node's gateway is not a Koa middleware
+  new Koa().use(nodeGateway());
+  // @ts-expect-error tollgate/express's gateway is not a Fastify plugin
+  Fastify().register(gateway());
+  // @ts-expect-error nor is tollgate/node's
+  Fastify().register(nodeGateway());
   // @ts-expect-error which plugins ran is the pipeline's business
   void ctx.ran;
   // @ts-expect-error the phase flags are not part of the context
