@@ -37,8 +37,24 @@ export {
   renderError,
   isTollgateError,
 } from './core/errors';
-export type { TollgateErrorOptions, RenderedError, TollgateErrorCode, KnownTollgateError } from './core/errors';
+export type { TollgateErrorOptions, RenderedError, TollgateErrorCode, KnownTollgateError, UnauthorizedCode } from './core/errors';
 export type { GatewayOptions } from './core/gateway-options';
+export { diagnosticsChannels } from './core/diagnostics';
+export type {
+  DiagnosticsChannelName,
+  AnswerSource,
+  RequestMessage,
+  PluginPhaseMessage,
+  PluginPhase,
+  PluginOutcome,
+  UpstreamTryMessage,
+  UpstreamErrorKind,
+  TargetHealthState,
+  IdpCallMessage,
+  IdpEndpoint,
+  IdpOutcome,
+  CacheMessage,
+} from './core/diagnostics';
 export { setLogger } from './core/logger';
 export type { Logger } from './core/logger';
 export type { RedisOptions, RedisConfig, RedisCommonOptions, RedisClient } from './stores/redis';

@@ -26,7 +26,7 @@ import { Readable } from 'node:stream';
 import type { RequestContext } from '../core/context';
 import { contextOf, type GatewayContext } from '../core/gateway-context';
 import { gatewayArguments, type GatewayOptions } from '../core/gateway-options';
-import { attachContext, runGateway } from '../core/host';
+import { attachContext, handOn, runGateway } from '../core/host';
 import type { FrameworkFacts } from '../core/node-request';
 import { BodyPhase, responseGone, runBodyFilters, runHeaderPhase } from '../core/phases';
 import { Pipeline } from '../core/pipeline';
@@ -66,6 +66,7 @@ export function gateway(...args: (GatewayOptions | AnyPlugin)[]): Middleware {
     if (ctx.answer !== undefined) return answer(ctx, koa);
     // The client left while the access phase was at work: nobody is waiting for the app's answer.
     if (responseGone(koa.res)) return;
+    handOn(ctx);
     await next();
     if (ctx.needsPhases) appResponse(ctx, koa);
   };

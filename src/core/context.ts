@@ -127,7 +127,10 @@ export interface Timings {
   readonly start: number;
   /** Time the upstream took to answer (set by the upstream proxy). */
   upstreamLatency?: number;
-  /** Time the gateway spent before and after the upstream call. */
+  /**
+   * Time the gateway spent before it handed the request on: to the upstream (set by the upstream
+   * proxy), or to the app's handler (set by the host adapter).
+   */
   proxyLatency?: number;
 }
 

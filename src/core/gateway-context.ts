@@ -5,12 +5,10 @@
  */
 import type { OutgoingHttpHeader } from 'node:http';
 import type { ExitResponse, NodeRequest, RawExchange, RequestContext, RequestView, ResponseView, SharedState, Timings } from './context';
-import { renderError } from './errors';
+import type { AnswerSource } from './diagnostics';
+import { renderError, TollgateError } from './errors';
 import type { Logger } from './logger';
 import type { AnyPlugin } from './plugin';
-
-/** Who produced the response: tollgate itself, the upstream it proxied to, or the app's handler. */
-export type AnswerSource = 'gateway' | 'upstream' | 'app';
 
 export class GatewayContext implements RequestContext {
   consumer: RequestContext['consumer'] = undefined;
@@ -22,6 +20,8 @@ export class GatewayContext implements RequestContext {
   answer: ExitResponse | undefined = undefined;
   /** Who made `answer`. */
   answeredBy: AnswerSource | undefined = undefined;
+  /** The code of the error `fail` answered with (what metrics and traces report), if it did. */
+  errorCode: string | undefined = undefined;
   /** Plugins whose access phase has run, in order (several gateways may add to it). */
   readonly ran: AnyPlugin[] = [];
   /** Plugins with nothing left to do in the later phases of this request (see `settle`). */
@@ -69,6 +69,7 @@ export class GatewayContext implements RequestContext {
   fail(err: unknown): void {
     const r = renderError(err, this.requestId);
     this.exit(r.status, r.body, r.headers);
+    this.errorCode = err instanceof TollgateError ? err.code : 'ERR_INTERNAL_UNEXPECTED';
   }
 
   local<T extends object>(plugin: AnyPlugin): T {

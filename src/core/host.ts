@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { NodeRequest, NodeResponse, ResponseView } from './context';
+import { requestChannel } from './diagnostics';
 import { BadRequestError } from './errors';
 import { contextOf, GatewayContext, keepContext } from './gateway-context';
 import { getLogger, type Logger } from './logger';
@@ -13,6 +14,7 @@ import { NodeResponseView } from './node-response';
 import type { Pipeline } from './pipeline';
 import { interceptResponse, responseGone } from './phases';
 import { writeAnswer } from './respond';
+import { RequestTrace } from './trace';
 
 /**
  * The context of this request: the one an earlier gateway of this copy of tollgate attached
@@ -53,11 +55,33 @@ export function attachContext<O>(
  * upstream's: it is refused before any plugin runs.
  */
 export function runGateway(pipeline: Pipeline, ctx: GatewayContext): void | Promise<void> {
+  if (requestChannel.hasSubscribers) return traceGateway(pipeline, ctx);
+  return accessPhase(pipeline, ctx);
+}
+
+function accessPhase(pipeline: Pipeline, ctx: GatewayContext): void | Promise<void> {
   if ((ctx.request as NodeRequestView<unknown>).outsideMount) {
     ctx.fail(new BadRequestError('The request path leaves the path this gateway is mounted on'));
     return;
   }
   return pipeline.runAccess(ctx);
+}
+
+/** `runGateway` published on `tollgate:request`: from here to the response's 'close'. */
+function traceGateway(pipeline: Pipeline, ctx: GatewayContext): void | Promise<void> {
+  const trace = new RequestTrace(ctx);
+  const res = ctx.raw!.res;
+  if (responseGone(res)) queueMicrotask(() => trace.end());
+  else res.once('close', () => trace.end());
+  return trace.start(accessPhase, pipeline, ctx);
+}
+
+/**
+ * Notes how long the gateway took before it handed the request on to the app's handler (for
+ * metrics: the handler's time is not the gateway's), as the upstream proxy does for the upstream.
+ */
+export function handOn(ctx: GatewayContext): void {
+  ctx.timings.proxyLatency = Math.round(performance.now() - ctx.timings.start);
 }
 
 /**
@@ -73,5 +97,6 @@ export function answerOrContinue(ctx: GatewayContext, res: NodeResponse): boolea
   // The client left while the access phase was at work: nobody is waiting for the app's answer.
   if (responseGone(res)) return false;
   if (ctx.needsPhases) interceptResponse(ctx, res as ServerResponse);
+  handOn(ctx);
   return true;
 }

@@ -15,9 +15,11 @@
 import type { ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { NodeResponse } from './context';
+import { pluginChannel } from './diagnostics';
 import { contextOf, type GatewayContext } from './gateway-context';
 import { describeError } from './logger';
 import type { AnyPlugin } from './plugin';
+import { tracePhase } from './trace';
 
 /**
  * Plugins that ran, in priority order (several gateways may have added to the list), without
@@ -38,10 +40,12 @@ export function runHeaderPhase(ctx: GatewayContext): void {
   if (ctx.headerFiltered) return;
   ctx.headerFiltered = true;
   if (!ctx.hasHeaderFilter) return;
+  const traced = pluginChannel.hasSubscribers;
   for (const plugin of ranInOrder(ctx)) {
     if (!plugin.headerFilter) continue;
     try {
-      plugin.headerFilter(ctx, ctx.local(plugin));
+      if (traced) tracePhase(ctx, plugin, 'headerFilter', () => plugin.headerFilter!(ctx, ctx.local(plugin)));
+      else plugin.headerFilter(ctx, ctx.local(plugin));
     } catch (err) {
       ctx.log.error(`plugin "${plugin.name}" threw in headerFilter`, describeError(err));
     }
@@ -50,10 +54,11 @@ export function runHeaderPhase(ctx: GatewayContext): void {
 
 /** Passes one body chunk through every `bodyFilter` of the plugins that ran. */
 export function runBodyFilters(ctx: GatewayContext, chunk: Buffer, eof: boolean): Buffer {
+  const traced = pluginChannel.hasSubscribers;
   for (const plugin of ranInOrder(ctx)) {
     if (!plugin.bodyFilter) continue;
     try {
-      const out = plugin.bodyFilter(ctx, chunk, eof, ctx.local(plugin));
+      const out = traced ? tracePhase(ctx, plugin, 'bodyFilter', () => plugin.bodyFilter!(ctx, chunk, eof, ctx.local(plugin))) : plugin.bodyFilter(ctx, chunk, eof, ctx.local(plugin));
       if (out) chunk = out;
     } catch (err) {
       ctx.log.error(`plugin "${plugin.name}" threw in bodyFilter`, describeError(err));
@@ -64,10 +69,11 @@ export function runBodyFilters(ctx: GatewayContext, chunk: Buffer, eof: boolean)
 
 /** Runs every `log` hook of the plugins that ran; failures are logged, never rendered. */
 export async function runLog(ctx: GatewayContext): Promise<void> {
+  const traced = pluginChannel.hasSubscribers;
   for (const plugin of ranInOrder(ctx)) {
     if (!plugin.log) continue;
     try {
-      await plugin.log(ctx, ctx.local(plugin));
+      await (traced ? tracePhase(ctx, plugin, 'log', () => plugin.log!(ctx, ctx.local(plugin))) : plugin.log(ctx, ctx.local(plugin)));
     } catch (err) {
       ctx.log.error(`plugin "${plugin.name}" threw in log`, describeError(err));
     }

@@ -2,14 +2,13 @@
  * The pipeline: plugins sorted by priority, and the access phase run over a request context.
  * The later phases are in phases.ts; how an answer is written, in respond.ts.
  */
+import { pluginChannel } from './diagnostics';
 import type { GatewayContext } from './gateway-context';
 import { ConfigError, InternalError, TollgateError } from './errors';
 import { describeError, type Logger } from './logger';
 import { armLog } from './phases';
 import type { AnyPlugin } from './plugin';
-
-const isThenable = (x: unknown): x is PromiseLike<unknown> =>
-  typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
+import { isThenable, tracePhase } from './trace';
 
 /** An ordered set of plugins, checked once when the gateway is built. */
 export class Pipeline {
@@ -45,6 +44,7 @@ export class Pipeline {
    */
   runAccess(ctx: GatewayContext, from = 0): void | Promise<void> {
     const plugins = this.plugins;
+    const traced = pluginChannel.hasSubscribers;
     for (let i = from; i < plugins.length; i++) {
       if (ctx.answer !== undefined) break;
       const plugin = plugins[i]!;
@@ -57,7 +57,7 @@ export class Pipeline {
       if (!plugin.access) continue;
       let result: unknown;
       try {
-        result = plugin.access(ctx, ctx.local(plugin));
+        result = traced ? tracePhase(ctx, plugin, 'access', () => plugin.access!(ctx, ctx.local(plugin))) : plugin.access(ctx, ctx.local(plugin));
       } catch (err) {
         this.failAccess(ctx, plugin, err);
         break;
