@@ -69,13 +69,25 @@ export class BadRequestError extends TollgateError<'ERR_REQUEST_INVALID'> {
   }
 }
 
-/** Missing or invalid credentials (401, RFC 6750). */
-export class UnauthorizedError extends TollgateError<'ERR_AUTH_UNAUTHORIZED'> {
-  override readonly code = 'ERR_AUTH_UNAUTHORIZED';
+/**
+ * The codes an {@link UnauthorizedError} carries: the generic one, or the OIDC plugin's reason
+ * (what metrics and traces report; the client sees the same 401 either way).
+ */
+export type UnauthorizedCode =
+  | 'ERR_AUTH_UNAUTHORIZED'
+  | 'ERR_OIDC_CREDENTIALS_MISSING'
+  | 'ERR_OIDC_TOKEN_INVALID'
+  | 'ERR_OIDC_TOKEN_EXPIRED'
+  | 'ERR_OIDC_CLIENT_REJECTED';
+
+/** Missing or invalid credentials (401, RFC 6750). `code` says why, when the plugin knows. */
+export class UnauthorizedError extends TollgateError<UnauthorizedCode> {
+  override readonly code: UnauthorizedCode;
   override readonly status = 401;
   override readonly expose = true;
-  constructor(message = 'Unauthorized', options?: TollgateErrorOptions) {
+  constructor(message = 'Unauthorized', options: TollgateErrorOptions & { code?: UnauthorizedCode } = {}) {
     super(message, options);
+    this.code = options.code ?? 'ERR_AUTH_UNAUTHORIZED';
   }
 }
 
@@ -162,10 +174,14 @@ export class InternalError extends TollgateError<'ERR_INTERNAL_UNEXPECTED'> {
  * Every error class in the catalogue with the code it carries; docs/errors.md documents each one.
  * @internal used by `isTollgateError` and the docs sync test
  */
-export const errorCatalogue: { readonly [C in TollgateErrorCode]: abstract new (...args: never[]) => Extract<KnownTollgateError, { code: C }> } = {
+export const errorCatalogue: { readonly [C in TollgateErrorCode]: abstract new (...args: never[]) => WithCode<C> } = {
   ERR_CONFIG_INVALID: ConfigError,
   ERR_REQUEST_INVALID: BadRequestError,
   ERR_AUTH_UNAUTHORIZED: UnauthorizedError,
+  ERR_OIDC_CREDENTIALS_MISSING: UnauthorizedError,
+  ERR_OIDC_TOKEN_INVALID: UnauthorizedError,
+  ERR_OIDC_TOKEN_EXPIRED: UnauthorizedError,
+  ERR_OIDC_CLIENT_REJECTED: UnauthorizedError,
   ERR_AUTH_FORBIDDEN: ForbiddenError,
   ERR_RATE_LIMIT_EXCEEDED: RateLimitError,
   ERR_UPSTREAM_BAD_RESPONSE: UpstreamError,
@@ -195,6 +211,9 @@ export type KnownTollgateError =
 
 /** Every code of the core catalogue (docs/errors.md). */
 export type TollgateErrorCode = KnownTollgateError['code'];
+
+/** The error class whose code (or union of codes) includes `C`. */
+type WithCode<C extends string> = KnownTollgateError extends infer E ? (E extends { code: infer K } ? (C extends K ? E : never) : never) : never;
 
 /**
  * Whether `err` is an error of the core catalogue (from this copy of tollgate).
