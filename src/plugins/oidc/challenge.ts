@@ -18,14 +18,19 @@ export class Challenges {
     this.invalid = `${this.bare}, error="invalid_token"`;
   }
 
-  /** No credentials (or credentials the identity provider refused): 401 with the bare challenge. */
+  /**
+   * No credentials (or credentials the identity provider refused): 401 with the bare challenge.
+   * The code says which: the IdP's refusal comes as an UnauthorizedError cause.
+   */
   missing(cause?: unknown): UnauthorizedError {
-    return new UnauthorizedError('Unauthorized', { cause, headers: { 'WWW-Authenticate': this.bare } });
+    const code = cause instanceof UnauthorizedError ? 'ERR_OIDC_CLIENT_REJECTED' : 'ERR_OIDC_CREDENTIALS_MISSING';
+    return new UnauthorizedError('Unauthorized', { cause, code, headers: { 'WWW-Authenticate': this.bare } });
   }
 
-  /** A token was presented and is not acceptable: 401 `invalid_token`. */
+  /** A token was presented and is not acceptable: 401 `invalid_token` (the code tells an expired one apart). */
   invalidToken(cause?: unknown): UnauthorizedError {
-    return new UnauthorizedError('Unauthorized', { cause, headers: { 'WWW-Authenticate': this.invalid } });
+    const code = (cause as { code?: unknown } | undefined)?.code === 'ERR_JWT_EXPIRED' ? 'ERR_OIDC_TOKEN_EXPIRED' : 'ERR_OIDC_TOKEN_INVALID';
+    return new UnauthorizedError('Unauthorized', { cause, code, headers: { 'WWW-Authenticate': this.invalid } });
   }
 
   /** Credentials sent more than one way: 400 `invalid_request` (RFC 6750 §2). */

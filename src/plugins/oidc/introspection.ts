@@ -13,6 +13,7 @@ import { LRUCache } from 'lru-cache';
 import { IdentityProviderError } from '../../core/errors';
 import { idpFailure } from '../../identity/client-credentials';
 import type { IssuerDiscovery } from '../../identity/discovery';
+import { traceIdp } from '../../identity/trace';
 import type { Challenges } from './challenge';
 import type { OidcConfig } from './options';
 import { CREDENTIAL_PREFIX } from './owned-headers';
@@ -92,22 +93,25 @@ export class Introspector {
       throw new IdentityProviderError('The identity provider answered an invalid response (introspection_endpoint is not https)', { status: 502 });
     }
     this.requests++;
-    let body: Record<string, unknown>;
-    try {
-      const res = await fetch(endpoint, {
-        method: 'POST',
-        headers: { authorization: this.authorization, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token, token_type_hint: this.settings.tokenTypeHint }).toString(),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.config.timeout),
-      });
-      const text = await res.text();
-      if (res.status !== 200) throw new TypeError(`introspection answered HTTP ${res.status}`);
-      body = JSON.parse(text) as Record<string, unknown>;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TypeError('introspection answer is not an object');
-    } catch (err) {
-      throw idpFailure(err, 'introspection');
-    }
+    const body = await traceIdp('introspection', 'POST', endpoint, async (trace) => {
+      try {
+        const res = await fetch(endpoint, {
+          method: 'POST',
+          headers: { authorization: this.authorization, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token, token_type_hint: this.settings.tokenTypeHint }).toString(),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.config.timeout),
+        });
+        trace?.saw(res);
+        const text = await res.text();
+        if (res.status !== 200) throw new TypeError(`introspection answered HTTP ${res.status}`);
+        const parsed = JSON.parse(text) as Record<string, unknown>;
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('introspection answer is not an object');
+        return parsed;
+      } catch (err) {
+        throw idpFailure(err, 'introspection');
+      }
+    });
     const now = Date.now();
     const ttlEnd = now + this.settings.ttl * 1000;
     const exp = typeof body.exp === 'number' ? body.exp * 1000 : Infinity;
