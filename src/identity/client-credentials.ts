@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { LRUCache } from 'lru-cache';
 import { IdentityProviderError, UnauthorizedError } from '../core/errors';
+import { traceIdp, type IdpTrace } from './trace';
 
 /** A token as the cache keeps it. The access token itself never appears in an error or log. */
 export interface CachedToken {
@@ -138,7 +139,7 @@ export class ClientCredentialsTokens {
     if (this.rejected.has(key)) throw new UnauthorizedError('Unauthorized');
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.request(metadata, creds, key).finally(() => this.inflight.delete(key));
+      pending = traceIdp('token', 'POST', metadata.token_endpoint ?? metadata.issuer, (trace) => this.request(metadata, creds, key, trace)).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     return pending;
@@ -150,7 +151,7 @@ export class ClientCredentialsTokens {
     this.tokens.delete(key);
   }
 
-  private async request(metadata: client.ServerMetadata, creds: ClientCredentials, key: string): Promise<CachedToken> {
+  private async request(metadata: client.ServerMetadata, creds: ClientCredentials, key: string, trace: IdpTrace | undefined): Promise<CachedToken> {
     const auth = this.opts.authMethod === 'client_secret_basic' ? client.ClientSecretBasic(creds.clientSecret) : client.ClientSecretPost(creds.clientSecret);
     const config = new client.Configuration(metadata, creds.clientId, undefined, auth);
     config.timeout = Math.max(1, Math.ceil(this.opts.timeout / 1000));
@@ -160,7 +161,10 @@ export class ClientCredentialsTokens {
     // openid-client's own timeout has a one-second granularity; this one is exact and aborts.
     const timer = setTimeout(() => controller.abort(), this.opts.timeout);
     const fetchImpl: client.CustomFetch = this.opts.fetch ?? ((url, init) => fetch(url, init as RequestInit));
-    config[client.customFetch] = (url, init) => fetchImpl(url, { ...init, signal: controller.signal });
+    config[client.customFetch] = (url, init) => {
+      const answer = fetchImpl(url, { ...init, signal: controller.signal });
+      return trace ? answer.then(trace.saw) : answer;
+    };
     this.requests++;
     try {
       const response = await client.clientCredentialsGrant(config, { ...(creds.args ?? {}) });

@@ -11,6 +11,7 @@
 import * as client from 'openid-client';
 import { idpFailure } from './client-credentials';
 import type { IdentityProviderError } from '../core/errors';
+import { discoveryUrl, traceIdp, type IdpTrace } from './trace';
 
 /** How {@link IssuerDiscovery} reaches the issuer. */
 export interface DiscoveryOptions {
@@ -68,18 +69,19 @@ export class IssuerDiscovery {
     if (this.current) return Promise.resolve(this.current);
     if (this.inflight) return this.inflight;
     if (this.failure && this.failure.until > Date.now()) return Promise.reject(this.failure.error);
-    this.inflight = this.discover().finally(() => (this.inflight = undefined));
+    this.inflight = traceIdp('discovery', 'GET', discoveryUrl(this.url), (trace) => this.discover(trace)).finally(() => (this.inflight = undefined));
     return this.inflight;
   }
 
-  private async discover(): Promise<IssuerMetadata> {
+  private async discover(trace: IdpTrace | undefined): Promise<IssuerMetadata> {
     this.requests++;
     const fetchImpl: client.CustomFetch = this.opts.fetch ?? ((url, init) => fetch(url, init as RequestInit));
     const timeout = this.opts.timeout;
     // openid-client's own timeout has a one-second granularity; this one is exact and aborts.
     const aborting: client.CustomFetch = (url, init) => {
       const mine = AbortSignal.timeout(timeout);
-      return fetchImpl(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, mine]) : mine });
+      const answer = fetchImpl(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, mine]) : mine });
+      return trace ? answer.then(trace.saw) : answer;
     };
     try {
       const config = await client.discovery(this.url, 'tollgate', undefined, undefined, {

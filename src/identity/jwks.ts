@@ -17,6 +17,7 @@
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { IdentityProviderError } from '../core/errors';
 import { idpFailure } from './client-credentials';
+import { traceIdp, type IdpTrace } from './trace';
 
 /** The asymmetric JWS algorithms tokens may be signed with. HMAC and `none` are never accepted. */
 export const ASYMMETRIC_ALGORITHMS: ReadonlySet<string> = new Set([
@@ -166,7 +167,7 @@ export class JwksCache {
   }
 
   private refresh(uri: string, set: KeySet): Promise<void> {
-    set.inflight ??= this.fetchKeys(uri, set.keys)
+    set.inflight ??= traceIdp('jwks', 'GET', uri, (trace) => this.fetchKeys(uri, set.keys, trace))
       .then(
         (keys) => {
           set.keys = keys;
@@ -185,7 +186,7 @@ export class JwksCache {
     return set.inflight;
   }
 
-  private async fetchKeys(uri: string, previous: ReadonlyMap<string, KeyEntry[]>): Promise<Map<string, KeyEntry[]>> {
+  private async fetchKeys(uri: string, previous: ReadonlyMap<string, KeyEntry[]>, trace: IdpTrace | undefined): Promise<Map<string, KeyEntry[]>> {
     this.requests++;
     const set = this.sets.get(uri);
     if (set) set.lastAttempt = Date.now();
@@ -199,6 +200,7 @@ export class JwksCache {
         redirect: 'manual',
         signal: AbortSignal.timeout(this.opts.timeout),
       });
+      trace?.saw(res);
       const text = await res.text();
       if (res.status !== 200) throw new TypeError(`JWKS answered HTTP ${res.status}`);
       if (text.length > MAX_JWKS_BYTES) throw new TypeError('JWKS too large');

@@ -12,6 +12,8 @@ import { runLog } from '../core/phases';
 import { Pipeline } from '../core/pipeline';
 import type { AnyPlugin } from '../core/plugin';
 import { prepareAnswer } from '../core/respond';
+import { requestChannel } from '../core/diagnostics';
+import { RequestTrace } from '../core/trace';
 
 /** What a test request looks like; everything has a default. */
 export interface TestRequestOptions {
@@ -156,7 +158,9 @@ export async function runPlugin(
 ): Promise<TestResult> {
   const ctx = internal(context);
   const pipeline = new Pipeline(Array.isArray(plugins) ? plugins : [plugins], 'runPlugin');
-  await pipeline.runAccess(ctx);
+  // Published on tollgate:request as a gateway would (see captureEvents).
+  const trace = requestChannel.hasSubscribers ? new RequestTrace(ctx) : undefined;
+  await (trace ? trace.start(() => pipeline.runAccess(ctx)) : pipeline.runAccess(ctx));
   const exited = ctx.answer !== undefined;
   if (!exited) {
     // The handler's answer takes the path tollgate's own answers take: one response path.
@@ -171,6 +175,7 @@ export async function runPlugin(
   view.headersSent = true;
   const bytes = !sendBody || prepared === undefined ? Buffer.alloc(0) : isReadable(prepared) ? await collect(prepared) : Buffer.from(prepared);
   await runLog(ctx);
+  trace?.end();
   const type = String(view.getHeader('content-type') ?? '');
   const body = bytes.length === 0 ? undefined : /json/.test(type) ? JSON.parse(bytes.toString('utf8')) : /^text\//.test(type) ? bytes.toString('utf8') : bytes;
   return { status, headers: view.getHeaders(), body, exited, ctx };

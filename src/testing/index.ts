@@ -10,3 +10,5 @@ export { createTestIssuer } from './issuer';
 export type { TestIssuer, TestIssuerOptions, TestIssuerCounters, TestIssuerOutage, TestClient, SignOptions, TestIssuerAlgorithm, TestUser, TestAuthorizeOptions } from './issuer';
 export { createEchoUpstream } from './echo-upstream';
 export type { EchoUpstream, EchoUpstreamOptions, EchoResponse } from './echo-upstream';
+export { captureEvents } from './events';
+export type { EventCapture, CapturedEvent, ChannelMessages, Snapshot } from './events';

@@ -22,6 +22,7 @@ import { notModified, notModifiedHeaders } from './conditional';
 import { Flights, type Flight } from './flights';
 import { ageOf, isFresh, requestDirectives, varyMatches, type RequestDirectives } from './freshness';
 import { mediaRanges, parseProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheOptions } from './options';
+import { publishVerdict } from './verdict';
 
 export type { ProxyCacheOptions, ProxyCacheConfig, CacheableMethod } from './options';
 export { proxyCacheAdmin } from './admin';
@@ -123,6 +124,7 @@ export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
     if (show.age) headers['Age'] = String(Math.floor(ageOf(entry, Date.now())));
     // A 304 is sent without its body; the stored body only makes its Content-Length the 200's (RFC 9110 §8.6).
     ctx.exit(unchanged ? 304 : entry.status, entry.body, headers);
+    publishVerdict(ctx, 'Hit');
     // Nothing to capture or release: the response is written without this plugin's later phases.
     settle(internal(ctx), self);
   };
@@ -221,6 +223,7 @@ export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
           local.size = 0;
         }
       }
+      publishVerdict(ctx, local.status);
       if (show.xCacheStatus) ctx.response.setHeader('X-Cache-Status', local.status);
       if (show.xCacheKey && local.key !== undefined) ctx.response.setHeader('X-Cache-Key', local.key);
     },

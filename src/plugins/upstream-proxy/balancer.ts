@@ -8,6 +8,7 @@
  *
  * @see https://developer.konghq.com/gateway/traffic-control/health-checks-circuit-breakers/
  */
+import type { TargetHealthState } from '../../core/diagnostics';
 import { describeError, getLogger } from '../../core/logger';
 import type { TargetConfig, UpstreamProxyConfig } from './options';
 
@@ -67,6 +68,11 @@ export class Balancer {
       return state;
     }
     return fallback;
+  }
+
+  /** A target's health as metrics report it (a single `url` is never checked). */
+  healthOf(state: TargetState): TargetHealthState {
+    return !this.checked ? 'healthchecks_off' : state.healthy(Date.now()) ? 'healthy' : 'unhealthy';
   }
 
   /** Seconds until the first unhealthy target comes back (for `Retry-After`). */

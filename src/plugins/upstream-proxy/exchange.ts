@@ -19,6 +19,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { NodeRequest, NodeResponse } from '../../core/context';
+import { upstreamChannel, type UpstreamErrorKind } from '../../core/diagnostics';
 import { InternalError, TollgateError, UpstreamUnavailableError } from '../../core/errors';
 import type { GatewayContext } from '../../core/gateway-context';
 import { describeError } from '../../core/logger';
@@ -30,6 +31,7 @@ import { upstreamHeaders, upstreamPath } from './forwarded-headers';
 import type { UpstreamProxyConfig } from './options';
 import { planBody, UnreplayableBodyError, type BodyPlan } from './request-body';
 import { upstreamAnswer, type UpstreamHead } from './response';
+import { TryTrace } from './trace';
 import { classify } from './upstream-errors';
 
 /** What every exchange of one plugin instance shares. */
@@ -66,6 +68,12 @@ export class Exchange implements TryEvents {
   /** Whether the context has its answer (or the client left before one): the access phase is over. */
   private settled = false;
   private finishAccess: () => void = noop;
+  /**
+   * The tries open on `tollgate:upstream` (only while someone listens), and the one being sent:
+   * a client may report a failure before `send` returns the try.
+   */
+  private traces: Map<UpstreamTry, TryTrace> | undefined = undefined;
+  private sending: TryTrace | undefined = undefined;
 
   constructor(
     private readonly rt: ProxyRuntime,
@@ -130,20 +138,29 @@ export class Exchange implements TryEvents {
     }
     let attempt: UpstreamTry;
     try {
-      attempt = this.rt.client.send(this, state, {
-        method: ctx.request.method,
-        path: upstreamPath(ctx, target, config.stripPath),
-        headers: upstreamHeaders(ctx, this.req, {
-          target,
-          body: this.body,
-          stripPath: config.stripPath,
-          preserveHost: config.preserveHost,
-          authorization: this.authorization,
-        }),
+      const path = upstreamPath(ctx, target, config.stripPath);
+      const headers = upstreamHeaders(ctx, this.req, {
+        target,
         body: this.body,
-        req: this.req,
+        stripPath: config.stripPath,
+        preserveHost: config.preserveHost,
+        authorization: this.authorization,
       });
+      const send = () => this.rt.client.send(this, state, { method: ctx.request.method, path, headers, body: this.body, req: this.req });
+      if (upstreamChannel.hasSubscribers) {
+        // Subscribers see the try before it is sent, and may add trace headers to it.
+        const trace = new TryTrace(ctx, target, path, headers, this.tried.length);
+        this.sending = trace;
+        attempt = trace.start(send);
+        if (this.sending === trace) {
+          this.sending = undefined;
+          (this.traces ??= new Map()).set(attempt, trace);
+        }
+      } else {
+        attempt = send();
+      }
     } catch (err) {
+      this.sending = undefined;
       // A plugin put a value Node refuses (a newline, say) into a request header.
       return this.invalid(err);
     }
@@ -161,10 +178,12 @@ export class Exchange implements TryEvents {
   failed(attempt: UpstreamTry, err: unknown): void {
     attempt.abort();
     if (this.current === attempt) this.current = undefined;
+    if (this.closed || err instanceof InvalidUpstreamRequest) this.endTry(attempt, 'aborted');
     if (this.closed) return;
     if (err instanceof InvalidUpstreamRequest) return this.invalid(err.cause);
     const failure = classify(err, attempt.connected, attempt.reused);
     if (failure.outcome !== undefined) this.rt.balancer.report(attempt.state, failure.outcome, err);
+    this.endTry(attempt, 'error', { kind: failure.kind, code: failure.error.code, error: err });
     if (failure.retriable && this.retriesLeft > 0 && !attempt.streamed && IDEMPOTENT.has(this.ctx.request.method)) {
       this.retriesLeft--;
       return this.next();
@@ -179,8 +198,11 @@ export class Exchange implements TryEvents {
     const status = head.statusCode ?? 0;
     ctx.timings.upstreamLatency = Math.round(performance.now() - this.upstreamStart);
     this.rt.balancer.report(attempt.state, status);
+    const trace = this.traceOf(attempt);
+    if (trace !== undefined) trace.status = status;
     if (this.closed) {
       attempt.abort();
+      this.endTry(attempt, 'aborted');
       return;
     }
     if (status === 401 && this.rt.auth !== undefined && !this.authRetried && this.body.kind !== 'stream') {
@@ -188,6 +210,7 @@ export class Exchange implements TryEvents {
       this.current = undefined;
       // Drained, not destroyed: the connection goes back to the pool (or is closed if it stalls).
       attempt.drain();
+      this.endTry(attempt, 'response');
       this.rt.auth.refresh(this.authorization!).then(
         (value) => {
           this.authorization = value;
@@ -198,6 +221,7 @@ export class Exchange implements TryEvents {
       );
       return;
     }
+    if (trace !== undefined) body.once('end', () => this.endTry(attempt, 'response'));
     upstreamAnswer(ctx, head, body);
     this.settle();
   }
@@ -205,9 +229,11 @@ export class Exchange implements TryEvents {
   /** The upstream failed after the head was sent: the client can only see the connection cut. */
   brokenMidBody(attempt: UpstreamTry, err: unknown, outcome: 'tcp' | 'timeout'): void {
     if (attempt.done) return;
+    this.rt.balancer.report(attempt.state, outcome, err);
+    // The head is out: the client sees the connection cut, not an error code.
+    this.endTry(attempt, 'error', { kind: outcome === 'timeout' ? 'timeout' : 'reset', code: undefined, error: err });
     attempt.abort();
     this.current = undefined;
-    this.rt.balancer.report(attempt.state, outcome, err);
     this.ctx.log.warn(`upstreamProxy: ${attempt.state.target.url} failed mid-response`, describeError(err));
     this.res.destroy();
   }
@@ -215,8 +241,7 @@ export class Exchange implements TryEvents {
   /** Answers the client with a tollgate error (or cuts the connection once the answer is given). */
   private fail(err: unknown): void {
     if (this.closed) return;
-    this.current?.abort();
-    this.current = undefined;
+    this.abortCurrent();
     if (!(err instanceof TollgateError)) this.ctx.log.error('upstreamProxy: unexpected failure', describeError(err));
     if (this.settled) {
       this.res.destroy();
@@ -231,9 +256,33 @@ export class Exchange implements TryEvents {
     this.closed = true;
     this.settle();
     if (this.res.writableFinished) return;
-    this.current?.abort();
-    this.current = undefined;
+    this.abortCurrent();
   };
+
+  private abortCurrent(): void {
+    const current = this.current;
+    if (current === undefined) return;
+    current.abort();
+    this.endTry(current, 'aborted');
+    this.current = undefined;
+  }
+
+  /** The trace of a try, if `tollgate:upstream` had subscribers when it was sent. */
+  private traceOf(attempt: UpstreamTry): TryTrace | undefined {
+    if (this.sending !== undefined) {
+      (this.traces ??= new Map()).set(attempt, this.sending);
+      this.sending = undefined;
+    }
+    return this.traces?.get(attempt);
+  }
+
+  /** Ends a try on `tollgate:upstream`, once: how it went and the target's health after it. */
+  private endTry(attempt: UpstreamTry, outcome: 'response' | 'error' | 'aborted', failure?: { kind: UpstreamErrorKind; code: string | undefined; error: unknown }): void {
+    const trace = this.traceOf(attempt);
+    if (trace === undefined) return;
+    this.traces!.delete(attempt);
+    trace.end(outcome, this.rt.balancer.healthOf(attempt.state), failure);
+  }
 }
 
 const noop = (): void => {};

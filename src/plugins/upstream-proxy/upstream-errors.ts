@@ -8,6 +8,7 @@
  *
  * @see https://developer.konghq.com/gateway/entities/service/ — `retries`, timeouts
  */
+import type { UpstreamErrorKind } from '../../core/diagnostics';
 import { type TollgateError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors';
 import type { Outcome } from './balancer';
 
@@ -31,6 +32,8 @@ export interface Failure {
    * an idempotent request whose body can be sent again.
    */
   readonly retriable: boolean;
+  /** What went wrong, as metrics and traces name it. */
+  readonly kind: UpstreamErrorKind;
 }
 
 const DNS_FAILURES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
@@ -48,19 +51,19 @@ const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORT
 export function classify(err: unknown, connected: boolean, reused: boolean): Failure {
   const code = (err as { code?: unknown } | null)?.code;
   if (err instanceof ProxyTimeoutError) {
-    return { error: new UpstreamTimeoutError(undefined, { cause: err }), outcome: 'timeout', retriable: err.phase === 'connect' };
+    return { error: new UpstreamTimeoutError(undefined, { cause: err }), outcome: 'timeout', retriable: err.phase === 'connect', kind: 'timeout' };
   }
   if (!connected) {
     if (typeof code === 'string' && DNS_FAILURES.has(code)) {
-      return { error: new UpstreamUnavailableError('name resolution failed', { cause: err }), outcome: 'tcp', retriable: true };
+      return { error: new UpstreamUnavailableError('name resolution failed', { cause: err }), outcome: 'tcp', retriable: true, kind: 'dns' };
     }
-    if (code === 'ETIMEDOUT') return { error: new UpstreamTimeoutError(undefined, { cause: err }), outcome: 'timeout', retriable: true };
-    return { error: new UpstreamError(undefined, { cause: err }), outcome: 'tcp', retriable: true };
+    if (code === 'ETIMEDOUT') return { error: new UpstreamTimeoutError(undefined, { cause: err }), outcome: 'timeout', retriable: true, kind: 'timeout' };
+    return { error: new UpstreamError(undefined, { cause: err }), outcome: 'tcp', retriable: true, kind: 'refused' };
   }
   if (typeof code === 'string' && DROPPED.has(code)) {
-    return { error: new UpstreamError(undefined, { cause: err }), outcome: reused ? undefined : 'tcp', retriable: true };
+    return { error: new UpstreamError(undefined, { cause: err }), outcome: reused ? undefined : 'tcp', retriable: true, kind: 'reset' };
   }
   // HPE_* (a response that is not HTTP) and anything else once connected: the upstream may have
   // acted on the request, so no other try.
-  return { error: new UpstreamError(undefined, { cause: err }), outcome: 'tcp', retriable: false };
+  return { error: new UpstreamError(undefined, { cause: err }), outcome: 'tcp', retriable: false, kind: 'protocol' };
 }
