@@ -25,6 +25,8 @@ module.exports = {
     '^tollgate/node$': '<rootDir>/src/adapters/node.ts',
     '^tollgate/testing$': '<rootDir>/src/testing/index.ts',
     '^tollgate/dcr$': '<rootDir>/src/dcr/index.ts',
+    '^tollgate/prometheus$': '<rootDir>/src/prometheus/index.ts',
+    '^tollgate/otel$': '<rootDir>/src/otel/index.ts',
   },
   testTimeout: 20000,
 };

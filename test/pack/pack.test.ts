@@ -25,7 +25,7 @@ describe('the packed tarball', () => {
     // The type packages a TypeScript user of Express and Koa has, at the versions this repository uses.
     const dev = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
     const types = ['@types/express', '@types/koa', '@types/node'].map((name) => `${name}@${dev[name]}`);
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3', 'fastify@5', ...types], scratch);
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(scratch, tarball), 'express@5', 'koa@3', 'fastify@5', 'prom-client@15', '@opentelemetry/api@1', ...types], scratch);
   }, 240_000);
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -71,6 +71,8 @@ describe('the packed tarball', () => {
     expect(names['tollgate']).toEqual(expect.arrayContaining(['oidc', 'rateLimit', 'proxyCache', 'upstreamProxy']));
     expect(names['tollgate/testing']).toEqual(expect.arrayContaining(['createTestContext', 'runPlugin', 'createTestIssuer', 'createEchoUpstream']));
     expect(names['tollgate/dcr']).toEqual(expect.arrayContaining(['auth0Registrar', 'openidRegistrar', 'RegistrationError']));
+    expect(names['tollgate/prometheus']).toEqual(['prometheus']);
+    expect(names['tollgate/otel']).toEqual(['otel']);
   });
 
   it('requires the root from CommonJS', () => {
@@ -104,6 +106,12 @@ describe('the packed tarball', () => {
       app.inject('/api/x').then((res) => console.log(JSON.stringify({ status: res.statusCode, body: res.json(), remaining: res.headers['x-ratelimit-remaining-minute'] })));`;
     const out = JSON.parse(run('node', ['-e', script], scratch)) as Record<string, unknown>;
     expect(out).toEqual({ status: 200, body: { mount: '/api' }, remaining: '2' });
+  });
+
+  it('loads prom-client and @opentelemetry/api only through their own entry points', () => {
+    const loaded = "Object.keys(require.cache).filter((k) => /prom-client|@opentelemetry/.test(k)).length";
+    expect(run('node', ['-e', `require('tollgate'); require('tollgate/express'); require('tollgate/testing'); console.log(${loaded})`], scratch).trim()).toBe('0');
+    expect(Number(run('node', ['-e', `require('tollgate/prometheus'); require('tollgate/otel'); console.log(${loaded})`], scratch).trim())).toBeGreaterThan(0);
   });
 
   it('runs two copies of the package side by side, each with its own context and logger', () => {
