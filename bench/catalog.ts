@@ -46,6 +46,7 @@ export const STACKS: Stack[] = [
   ours('full-hit', 'tollgate full stack, cache hit', 'full', { path: '/httpbin/get', auth: true }),
   { id: 'full-peer-hit', label: 'peer full stack, cache hit', file: 'full-peer', path: '/httpbin/get', auth: true },
   ours('full-miss', 'tollgate full stack, cache miss', 'full', { path: '/httpbin/get', auth: true, distinctPaths: true }),
+  ours('full-hit-prometheus', 'tollgate full stack + prometheus, cache hit', 'full-prometheus', { path: '/httpbin/get', auth: true }),
   { id: 'full-peer-miss', label: 'peer full stack, cache miss', file: 'full-peer', path: '/httpbin/get', auth: true, distinctPaths: true },
   // Hosts that cost less than Express: tollgate/node (no framework) and tollgate/fastify.
   onNode('node-full-hit', 'node host: full stack, cache hit', 'full', { path: '/httpbin/get', auth: true }),
@@ -84,6 +85,7 @@ export const COMPARISONS: ComparisonSpec[] = [
   // Which upstream client: undici (the default) against node:http, on the same stack.
   { name: 'upstream client on Express: undici / node:http', ours: 'proxy', peer: 'proxy-node-client', goal: 1 },
   { name: 'upstream client on the node host: undici / node:http', ours: 'node-proxy', peer: 'node-proxy-node-client', goal: 1 },
+  { name: 'full stack hit + prometheus / without', ours: 'full-hit-prometheus', peer: 'full-hit', goal: 0.9 },
 ];
 
 /**

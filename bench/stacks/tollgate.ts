@@ -4,6 +4,8 @@
  */
 import express from 'express';
 import type * as TollgateExpress from 'tollgate/express';
+import type * as TollgatePrometheus from 'tollgate/prometheus';
+import { Registry } from 'prom-client';
 import { env, handler, listen } from '../serve';
 import { bearer, limit, nodeClient, tollgate } from './tollgate-plugins';
 
@@ -31,6 +33,14 @@ switch (process.env.STACK) {
   case 'full':
     app.use('/httpbin', gateway(bearer(), limit('local'), proxyCache({ strategy: 'memory', cacheTtl: 300 }), upstreamProxy({ url: env.upstreamUrl })));
     break;
+  case 'full-prometheus': {
+    // The same stack measured by tollgate/prometheus, scraped as Prometheus would (every 15 s).
+    const { prometheus } = require('../../dist/prometheus/index.js') as typeof TollgatePrometheus;
+    const registry = new Registry();
+    app.use('/httpbin', gateway(prometheus({ registry }), bearer(), limit('local'), proxyCache({ strategy: 'memory', cacheTtl: 300 }), upstreamProxy({ url: env.upstreamUrl })));
+    setInterval(() => void registry.metrics(), 15_000).unref();
+    break;
+  }
   default:
     throw new Error(`unknown STACK ${process.env.STACK}`);
 }
