@@ -6,10 +6,15 @@
  * With AUTH0_DOMAIN and AUTH0_AUDIENCE set, the same gateway uses that Auth0 tenant instead (and
  * UPSTREAM_URL, when set, instead of the echo upstream); `/app` then needs AUTH0_WEB_CLIENT_ID and
  * AUTH0_WEB_CLIENT_SECRET (a Regular Web Application), and is left out without them.
+ * `/metrics` serves tollgate/prometheus's metrics of it all.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Registry } from 'prom-client';
+import { gateway } from 'tollgate/express';
+import { prometheus } from 'tollgate/prometheus';
 import { createEchoUpstream, createTestIssuer } from 'tollgate/testing';
 import { walkthroughApp } from '../examples/express-gateway/gateway';
 import { mountLoginApp } from './app';
@@ -112,7 +117,16 @@ async function start(port: number, env: NodeJS.ProcessEnv, closers: (() => Promi
     const login = mountLoginApp(app, { issuer, ...web, baseUrl: appBase, audience, sessionSecret: randomBytes(32).toString('base64url'), allowInsecureIssuer: !auth0 });
     closers.push(() => login.close());
   }
-  server.on('request', app);
+  // Metrics of every request (the walkthrough's and the login's), scraped at /metrics: a gateway
+  // of its own in front, sharing each request's context with the ones behind it.
+  const registry = new Registry();
+  const metrics = prometheus({ registry });
+  closers.push(async () => metrics.close());
+  const front = express();
+  front.use(gateway(metrics));
+  front.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
+  front.use(app);
+  server.on('request', front);
   return {
     url: `http://localhost:${bound}`,
     port: bound,

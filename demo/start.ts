@@ -19,6 +19,7 @@ Try:
   for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w "%{http_code}\\n" -u ${creds} ${base}/httpbin/get; done   # …then 429
 
 Or let it play the whole story: npm run walkthrough
+Metrics (Prometheus text format): curl ${base}/metrics
 ${demo.appUrl ? `\nIn a browser: ${demo.appUrl}  (end-user login${demo.mode === 'local' ? `: user ${DEMO_USER}, password ${DEMO_PASSWORD}` : ''}; use 127.0.0.1, the host of the callback URL)\n` : ''}`);
   const stop = () => {
     void demo.close().then(() => process.exit(0));

@@ -23,6 +23,11 @@ describe('npm start', () => {
     const res = await fetch(`${url}/httpbin/get`, { headers: { authorization: `Basic ${Buffer.from('demo-client:demo-secret').toString('base64')}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-cache-status')).toBe('Miss');
+    await res.arrayBuffer();
+    // /metrics counts what the walkthrough gateway did.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^tollgate_http_requests_total\{route="\/httpbin",code="200",source="upstream",consumer=""\} 1$/m);
+    expect(metrics).toMatch(/^tollgate_idp_requests_total\{endpoint="token",outcome="ok"\} 1$/m);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
