@@ -200,7 +200,8 @@ export function otel(options: OtelOptions = {}): OtelPlugin {
         server ? `${req.method} ${req.route}` : 'tollgate',
         {
           kind: server ? SpanKind.SERVER : SpanKind.INTERNAL,
-          startTime: performance.timeOrigin + ctx.timings.start,
+          // When the gateway began, on the wall clock the SDK dates spans with.
+          startTime: Date.now() - (performance.now() - ctx.timings.start),
           attributes: {
             ...methodAttributes(req.method),
             'http.route': req.route,
