@@ -35,6 +35,8 @@ import { internal } from '../core/gateway-context';
 import { definePlugin, type Plugin } from '../core/plugin';
 import { GATEWAY_BUCKETS, metricsOn, REQUEST_BUCKETS, type Buckets, type Metrics } from './metrics';
 
+export type { Buckets } from './metrics';
+
 /** What `prometheus()` takes. */
 export interface PrometheusOptions {
   /**
