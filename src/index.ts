@@ -55,6 +55,7 @@ export type {
   IdpOutcome,
   CacheMessage,
 } from './core/diagnostics';
+export { consumers, ConsumerRegistry, type ConsumerDefinition, type ConsumerField } from './core/consumers';
 export { setLogger } from './core/logger';
 export type { Logger } from './core/logger';
 export type { RedisOptions, RedisConfig, RedisCommonOptions, RedisClient } from './stores/redis';

@@ -31,10 +31,15 @@ export interface SharedState {}
 
 /** The authenticated consumer (Kong's consumer), set by an auth plugin, read by rate limiting and caching. */
 export interface Consumer {
-  /** Stable identifier: the value of the OIDC plugin's `consumerClaim` (Auth0: the client id in `azp`). */
+  /**
+   * Stable identifier: the value of the OIDC plugin's `consumerClaim` (Auth0: the client id in
+   * `azp`), or the `id` of the registered consumer it maps to (`oidc({ consumers })`).
+   */
   id: string;
-  /** A display name, where the identity provider gave one. */
+  /** A display name, where the identity provider gave one (Kong's consumer `username`). */
   username?: string;
+  /** Kong's consumer `custom_id`, for consumers from a registry (`consumers([...])`). */
+  customId?: string;
 }
 
 /** The credential the request was authenticated with. Never holds a secret or a raw token. */
