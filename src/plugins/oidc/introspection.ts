@@ -86,8 +86,8 @@ export class Introspector {
   }
 
   private async call(token: string, hash: string): Promise<Outcome> {
-    const metadata = this.discovery.current ?? (await this.discovery.get());
-    const endpoint = this.config.introspectionEndpoint ?? metadata.introspection_endpoint;
+    // A configured endpoint needs no discovery (Kong's oauth2-introspection knows only its URL).
+    const endpoint = this.config.introspectionEndpoint ?? (this.discovery.current ?? (await this.discovery.get())).introspection_endpoint;
     if (!endpoint) throw new IdentityProviderError('The identity provider answered an invalid response (no introspection_endpoint)', { status: 502 });
     if (!endpoint.startsWith('https:') && !(this.config.allowInsecureIssuer && endpoint.startsWith('http:'))) {
       throw new IdentityProviderError('The identity provider answered an invalid response (introspection_endpoint is not https)', { status: 502 });

@@ -7,6 +7,7 @@
  */
 import { ConfigError } from '../../core/errors';
 import { deepFreeze, parseShape, v, type Where } from '../../core/config';
+import { isConsumerField, isConsumerRegistry, type ConsumerField, type ConsumerRegistry } from '../../core/consumers';
 import { loginShape, resolveLogin, type OidcLoginConfig, type OidcLoginOptions, type OidcLoginSecrets } from './login-options';
 
 /** How a request may authenticate (`authorization_code` and `session`: end-user login, see login-options.ts). */
@@ -59,6 +60,18 @@ export interface OidcOptions extends OidcLoginOptions {
   rolesClaim?: string | string[];
   /** Claims naming the consumer, the first present wins (Auth0: `azp`; RFC 9068: `client_id`). @defaultValue `['azp', 'client_id', 'sub']` */
   consumerClaim?: string | string[];
+  /**
+   * Registered consumers (`consumers([...])`): the consumer claim's value is looked up among them by
+   * `consumerBy` and the request gets that consumer (Kong's consumer mapping), with
+   * `X-Consumer-ID`, `X-Consumer-Custom-ID` and `X-Consumer-Username` sent upstream. A token that
+   * maps to no consumer is refused with 403 unless `consumerOptional`.
+   * @defaultValue none: the claim's value is the consumer id
+   */
+  consumers?: ConsumerRegistry;
+  /** Kong's `consumer_by`: the consumer fields compared with the claim's value, in order. Only with `consumers`. @defaultValue `['custom_id', 'username']` */
+  consumerBy?: ConsumerField[];
+  /** Kong's `consumer_optional`: a token that maps to no consumer goes on without one instead of 403. Only with `consumers`. @defaultValue false */
+  consumerOptional?: boolean;
   /** The claim identifying the credential (Kong's `credential_claim`). @defaultValue `'sub'` */
   credentialClaim?: string;
   /** Claims forwarded upstream, one header per claim, named by `upstreamHeadersNames` (same order). @defaultValue [] */
@@ -114,6 +127,10 @@ export interface OidcConfig {
   readonly rolesRequired: readonly (readonly string[])[];
   readonly rolesClaim: readonly string[];
   readonly consumerClaim: readonly string[];
+  /** The registry consumers are mapped in, with how; undefined when the claim's value is the consumer id. */
+  readonly consumers?: ConsumerRegistry;
+  readonly consumerBy: readonly ConsumerField[];
+  readonly consumerOptional: boolean;
   readonly credentialClaim: string;
   /** [claim, lower-cased header name] pairs. */
   readonly upstreamHeaders: readonly (readonly [string, string])[];
@@ -154,6 +171,9 @@ const shape = {
   rolesRequired: v.optional(v.array(v.string()), () => []),
   rolesClaim: v.optional(claimPath, () => ['roles']),
   consumerClaim: v.optional(v.list(v.string(), { minLength: 1 }), () => ['azp', 'client_id', 'sub']),
+  consumers: v.optional(v.custom<ConsumerRegistry>('a registry made by consumers([...])', isConsumerRegistry)),
+  consumerBy: v.optional(v.array(v.custom<ConsumerField>('one of "id", "username", "custom_id"', isConsumerField), { minLength: 1 })),
+  consumerOptional: v.optional(v.boolean()),
   credentialClaim: v.optional(v.string(), 'sub'),
   upstreamHeadersClaims: v.optional(v.array(v.string()), () => []),
   upstreamHeadersNames: v.optional(v.array(v.string()), () => []),
@@ -231,6 +251,11 @@ export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfi
       'audience',
     );
   }
+  for (const key of ['consumerBy', 'consumerOptional'] as const) {
+    if (o[key] !== undefined && o.consumers === undefined) {
+      throw new ConfigError(`oidc: "${key}" applies to registered consumers; set "consumers" too (consumers([...]))`, key);
+    }
+  }
   let introspection: OidcConfig['introspection'];
   let introspectionAuthorization: string | undefined;
   if (o.authMethods.includes('introspection')) {
@@ -266,6 +291,9 @@ export function parseOidcOptions(options: unknown): { config: Readonly<OidcConfi
     rolesRequired: alternatives(o.rolesRequired, 'rolesRequired'),
     rolesClaim: o.rolesClaim,
     consumerClaim: o.consumerClaim,
+    ...(o.consumers ? { consumers: o.consumers } : {}),
+    consumerBy: [...new Set(o.consumerBy ?? (['custom_id', 'username'] as const))],
+    consumerOptional: o.consumerOptional ?? false,
     credentialClaim: o.credentialClaim,
     upstreamHeaders: o.upstreamHeadersClaims.map((claim, i) => [claim, o.upstreamHeadersNames[i]!.toLowerCase()] as const),
     tokenPostArgs: o.tokenPostArgs,

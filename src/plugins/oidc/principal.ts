@@ -4,7 +4,7 @@
  * so a repeated token costs a hash and a cache lookup.
  */
 import type { Consumer, Credential, RequestContext } from '../../core/context';
-import type { ForbiddenError } from '../../core/errors';
+import { ForbiddenError } from '../../core/errors';
 import { authorize, claimAt, valuesOf } from './authorization';
 import type { Challenges } from './challenge';
 import type { OidcConfig } from './options';
@@ -52,6 +52,22 @@ function consumerOf(config: OidcConfig, claims: Readonly<Record<string, unknown>
   return undefined;
 }
 
+/**
+ * The registered consumer a credential maps to (Kong's consumer mapping), with the `X-Consumer-*`
+ * headers for the upstream (a client's own are always replaced or removed), or the 403 when it
+ * maps to none and the consumer is not optional.
+ */
+function mapConsumer(config: OidcConfig, claimed: Consumer | undefined): { consumer?: Consumer; headers: [string, string | undefined][]; denied?: ForbiddenError } {
+  const consumer = claimed === undefined ? undefined : config.consumers!.find(claimed.id, config.consumerBy);
+  const headers: [string, string | undefined][] = [
+    ['x-consumer-id', consumer?.id],
+    ['x-consumer-custom-id', consumer?.customId],
+    ['x-consumer-username', consumer?.username],
+  ];
+  if (consumer !== undefined || config.consumerOptional) return { ...(consumer ? { consumer } : {}), headers };
+  return { headers, denied: new ForbiddenError('Forbidden', { cause: new Error(`no consumer matches the token by ${config.consumerBy.join(', ')}`) }) };
+}
+
 /** What a principal is built from. */
 export interface PrincipalInput {
   readonly type: Credential['type'];
@@ -81,8 +97,14 @@ export function buildPrincipal(config: OidcConfig, challenges: Challenges, input
   });
   const headers: (readonly [string, string | undefined])[] = [...(input.extraHeaders ?? [])];
   for (const [claim, name] of config.upstreamHeaders) headers.push([name, headerValue(claims[claim])]);
-  const consumer = consumerOf(config, claims) ?? input.fallbackConsumer;
-  const denied = authorize(config, claims, scopes, challenges);
+  let consumer = consumerOf(config, claims) ?? input.fallbackConsumer;
+  let denied = authorize(config, claims, scopes, challenges);
+  if (config.consumers !== undefined) {
+    const mapped = mapConsumer(config, consumer);
+    consumer = mapped.consumer;
+    headers.push(...mapped.headers);
+    denied ??= mapped.denied;
+  }
   return Object.freeze({
     ...(consumer ? { consumer: Object.freeze(consumer) } : {}),
     credential,
