@@ -67,3 +67,4 @@ export { rateLimit, type RateLimitPlugin, type RateLimitOptions, type RateLimitC
 export type { WindowName } from './plugins/rate-limit/windows';
 export { proxyCache, proxyCacheAdmin, type ProxyCachePlugin, type ProxyCacheOptions, type ProxyCacheConfig, type ProxyCacheAdminOptions, type CacheStatus, type CacheableMethod } from './plugins/proxy-cache';
 export { upstreamProxy, type UpstreamProxyPlugin, type UpstreamProxyOptions, type UpstreamProxyConfig, type TargetHealth, type TargetConfig, type HealthchecksOptions, type PassiveUnhealthyOptions, type KeepaliveOptions, type BackendClientCredentialsOptions } from './plugins/upstream-proxy';
+export { perConsumer, type PerConsumerOptions, type PerConsumerConfig } from './plugins/per-consumer';
