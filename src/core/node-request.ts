@@ -71,6 +71,21 @@ export class NodeRequestView<O> implements RequestView {
     this.path = relative ?? '/';
   }
 
+  /**
+   * Anchors this view where a router that matches on the normal path itself matched (tollgate/kong):
+   * unlike a framework's mount, `prefix` need not end at a segment boundary — Kong's route path
+   * `/foo` also matches `/foobar`, whose path is then `/bar` — and `route` names what matched.
+   *
+   * @param prefix - a prefix of `originalPath`
+   */
+  anchorAt(prefix: string, route: string): void {
+    const rest = this.originalPath.slice(prefix.length);
+    this.mountPath = prefix;
+    this.path = rest === '' ? '/' : rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`;
+    this.outsideMount = false;
+    this.cachedRoute = route;
+  }
+
   get ip() {
     return (this.cachedIp ??= this.facts.ip(this.origin));
   }
