@@ -27,6 +27,7 @@ module.exports = {
     '^tollgate/dcr$': '<rootDir>/src/dcr/index.ts',
     '^tollgate/prometheus$': '<rootDir>/src/prometheus/index.ts',
     '^tollgate/otel$': '<rootDir>/src/otel/index.ts',
+    '^tollgate/kong$': '<rootDir>/src/kong/index.ts',
   },
   testTimeout: 20000,
 };
