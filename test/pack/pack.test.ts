@@ -4,7 +4,7 @@
  * jest suite that uses `tollgate/testing`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -73,6 +73,21 @@ describe('the packed tarball', () => {
     expect(names['tollgate/dcr']).toEqual(expect.arrayContaining(['auth0Registrar', 'openidRegistrar', 'RegistrationError']));
     expect(names['tollgate/prometheus']).toEqual(expect.arrayContaining(['prometheus']));
     expect(names['tollgate/otel']).toEqual(expect.arrayContaining(['otel']));
+    expect(names['tollgate/kong']).toEqual(expect.arrayContaining(['fromKong', 'checkKong']));
+    expect(names['tollgate']).toEqual(expect.arrayContaining(['consumers', 'perConsumer']));
+  });
+
+  it("loads the yaml parser only through tollgate/kong", () => {
+    const script = "require('tollgate'); require('tollgate/express'); const before = Object.keys(require.cache).some((f) => f.includes('/node_modules/yaml/')); require('tollgate/kong'); console.log(JSON.stringify([before, Object.keys(require.cache).some((f) => f.includes('/node_modules/yaml/'))]))";
+    expect(JSON.parse(run('node', ['-e', script], scratch))).toEqual([false, true]);
+  });
+
+  it('runs `npx tollgate kong check` from the installed package', () => {
+    writeFileSync(join(scratch, 'kong.yaml'), '_format_version: "3.0"\nservices:\n  - name: s\n    url: http://127.0.0.1:9\n    routes: [{ name: r, paths: [/r] }]\nplugins:\n  - { name: acl }\n');
+    const result = spawnSync('npx', ['--no-install', 'tollgate', 'kong', 'check', 'kong.yaml'], { cwd: scratch, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(result.stdout).toContain('route "r" matches /r');
+    expect(result.stdout).toMatch(/plugins\[0\]\s+plugin acl: tollgate has no such plugin/);
+    expect(result.status).toBe(1);
   });
 
   it('requires the root from CommonJS', () => {
