@@ -9,6 +9,7 @@ import { setLogger } from 'tollgate';
 import { fromKong, type KongGateway } from 'tollgate/kong';
 import { createEchoUpstream, type EchoResponse, type EchoUpstream } from 'tollgate/testing';
 import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider';
+import { awayFromBoundary } from '../plugins/rate-limit/support';
 
 const deck = (issuer: string, upstream: string, goldClientId: string, silverClientId: string) => `
 _format_version: "3.0"
@@ -74,9 +75,11 @@ describe('fromKong', () => {
 
   describe('in Express', () => {
     let app: express.Express;
-    beforeAll(() => {
+    beforeAll(async () => {
       app = express();
       app.use(load().express());
+      // The limits count per UTC minute: these tests stay within one.
+      await awayFromBoundary(60_000, 10_000);
     });
 
     it('strips the route path and sends the rest to the service path, with the mapped consumer', async () => {
@@ -130,6 +133,7 @@ describe('fromKong', () => {
 
   describe('in Koa', () => {
     it('runs the same file: strip_path, consumer limits, cache and 404', async () => {
+      await awayFromBoundary(60_000, 5_000);
       const kong = load();
       const app = new Koa();
       app.use(kong.koa());
