@@ -10,14 +10,19 @@ export type KongFindingStatus = 'supported' | 'translated' | 'unsupported' | 'in
 
 /** One line of the report: a path in the file (`services[0].routes[1].plugins[0].config.sync_rate`) and what became of it. */
 export interface KongFinding {
+  /** Where in the file: `plugins[2].config.policy`. */
   readonly path: string;
+  /** supported (1:1), translated (runs, with the difference `message` names), unsupported (left out) or invalid (Kong refuses it too). */
   readonly status: KongFindingStatus;
+  /** What the part maps to, or why it cannot run. */
   readonly message: string;
 }
 
 /** Something in the file tollgate cannot run, left out with `onUnsupported: 'warn'`. */
 export interface KongWarning {
+  /** Where in the file: `plugins[0]`, `services[1].routes[0].snis`. */
   readonly path: string;
+  /** What is left out and why. */
   readonly message: string;
 }
 
