@@ -225,6 +225,9 @@ export const openidConnect: Translator = ({ path, config, findings, consumers })
   }
   const hide = r.take('hide_credentials');
   if (hide === false) r.translated('hide_credentials', 'client_id/client_secret query and body arguments are removed before proxying either way');
+  else if (kept.some((m) => m !== 'client_credentials') && bearer?.some((p) => p !== 'header')) {
+    r.translated('bearer_token_param_type', 'a token sent as access_token in the query or body is read, and forwarded upstream as it came (Kong removes it, hide_credentials)');
+  }
   const verify = r.take('ssl_verify');
   if (verify === false) r.translated('ssl_verify', "tollgate always verifies the identity provider's TLS certificate (Node's default)");
   for (const [kong, expected] of [
