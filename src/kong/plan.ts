@@ -120,7 +120,8 @@ function planPlugin(p: PluginEntity, registry: ConsumerRegistry, consumerId: str
     plan.validate();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    findings.invalid(`${p.path}.config`, `${err.message} (as tollgate reads it: ${plan.summary})`);
+    // tollgate's own check (Kong's schema refuses some of these too, not all): the plugin cannot run.
+    findings.unsupported(`${p.path}.config`, `${err.message} (as tollgate reads it: ${plan.summary}); the plugin is left out`);
     return undefined;
   }
   findings.supported(p.path, `${label('plugin', p)} → ${plan.summary}`);
