@@ -34,6 +34,8 @@ export const oauth2Introspection: Translator = ({ path, config, findings, consum
     issuer: `${new URL(url).origin}/`,
     ...transport,
     authMethods: ['introspection'],
+    // Kong's oauth2-introspection trusts the endpoint's active: true whatever the token's audience.
+    audience: false,
     introspectionEndpoint: url,
     introspection: { authorizationValue: authorization },
     // Kong reads the token from the Authorization header, then access_token in the query or body.

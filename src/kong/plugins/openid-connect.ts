@@ -1,8 +1,9 @@
 /**
  * Kong's openid-connect plugin → `oidc()`: the bearer, client-credentials and introspection
  * methods with claims authorization and consumer mapping. Browser flows (authorization code,
- * sessions, logout), password and refresh-token grants, token exchange, DPoP/mTLS proof of
- * possession and most tuning knobs have no counterpart and are reported.
+ * sessions, logout) exist in tollgate's oidc but are not translated from Kong's fields yet;
+ * password and refresh-token grants, token exchange, DPoP/mTLS proof of possession and most
+ * tuning knobs have no counterpart. All of them are reported.
  *
  * @see https://developer.konghq.com/plugins/openid-connect/reference/
  */
@@ -21,7 +22,7 @@ const CLIENT_AUTH = ['client_secret_post', 'client_secret_basic'] as const;
 /** Why a field the translator did not take is unsupported, by its family. */
 function why(key: string): string {
   if (/^(session_|authorization_|login_|logout_|redirect_uri|response_mode|response_type|require_|pushed_authorization|end_session|disable_session|jwt_session|reverify|preserve_query_args)/.test(key)) {
-    return `${key} belongs to the browser flows (authorization_code, session), which tollgate's oidc does not have; left out`;
+    return `${key} belongs to the browser flows (authorization_code, session): tollgate's oidc has them, but fromKong does not translate them yet; left out`;
   }
   if (/^(password_|refresh_token|id_token_|userinfo_|token_exchange|introspection_post_args|introspection_headers|token_headers|token_post_args_client|downstream_|upstream_(?!headers|access_token_header))/.test(key)) {
     return `${key} is not supported by tollgate's oidc; left out`;
@@ -70,7 +71,9 @@ export const openidConnect: Translator = ({ path, config, findings, consumers })
   if (dropped.length > 0) {
     r.unsupported(
       'auth_methods',
-      `${given === undefined ? "Kong's default enables all nine methods; " : ''}${dropped.join(', ')} ${dropped.length === 1 ? 'is' : 'are'} not supported (bearer, client_credentials and introspection are): left out${given === undefined ? '; set auth_methods explicitly' : ''}`,
+      `${given === undefined ? "Kong's default enables all nine methods; " : ''}${dropped.join(', ')} ${dropped.length === 1 ? 'is' : 'are'} not supported (bearer, client_credentials and introspection are${
+        dropped.some((m) => m === 'authorization_code' || m === 'session') ? "; tollgate's oidc has authorization_code and session, not yet translated from Kong files" : ''
+      }): left out${given === undefined ? '; set auth_methods explicitly' : ''}`,
     );
   }
   if (kept.length === 0) {
@@ -102,6 +105,14 @@ export const openidConnect: Translator = ({ path, config, findings, consumers })
     if (value !== undefined && value.length > 0) options[ours] = value;
   };
   copyList('audience_required', 'audienceRequired');
+  // Kong checks a token's aud only through audience_required; tollgate asks for the choice to be explicit.
+  options.audience = false;
+  if (options.audienceRequired === undefined && kept.some((m) => m === 'bearer' || m === 'introspection')) {
+    findings.translated(
+      `${path}.config.audience_required`,
+      'not set: as in Kong, a token the issuer signed for any of its APIs passes (oidc audience: false); set audience_required to accept only yours',
+    );
+  }
   copyList('scopes_required', 'scopesRequired');
   copyList('roles_required', 'rolesRequired');
   const scopesClaim = claimPath(r, 'scopes_claim');
