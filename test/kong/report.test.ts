@@ -40,11 +40,6 @@ describe('fromKong with unsupported parts', () => {
     await kong.close();
   });
 
-  it('reports prometheus and opentelemetry as unsupported until tollgate/prometheus and tollgate/otel ship', () => {
-    const err = configError(() => fromKong(file(`${service}plugins:\n  - { name: prometheus }\n  - { name: opentelemetry, config: { traces_endpoint: http://otel:4318/v1/traces } }\n`)));
-    expect(err.message).toMatch(/plugins\[0\]: plugin prometheus will map to tollgate\/prometheus/);
-    expect(err.message).toMatch(/plugins\[1\]: plugin opentelemetry will map to tollgate\/otel/);
-  });
 
   it('reports unsupported entities, route fields and service fields by path', () => {
     const findings = checkKong(

@@ -10,6 +10,8 @@
 import { oauth2Introspection } from './oauth2-introspection';
 import { openidConnect } from './openid-connect';
 import { proxyCacheTranslator } from './proxy-cache';
+import { opentelemetryTranslator } from './opentelemetry';
+import { prometheusTranslator } from './prometheus';
 import { rateLimiting } from './rate-limiting';
 import type { Translator } from './translation';
 
@@ -20,13 +22,12 @@ export const TRANSLATORS: Readonly<Record<string, Translator>> = {
   'oauth2-introspection': oauth2Introspection,
   'rate-limiting': rateLimiting,
   'proxy-cache': proxyCacheTranslator,
+  prometheus: prometheusTranslator,
+  opentelemetry: opentelemetryTranslator,
 };
 
 /** Kong plugins whose tollgate counterpart is being built, and what they will map to. */
-export const PENDING: Readonly<Record<string, string>> = {
-  prometheus: 'tollgate/prometheus (prometheus({ registry }))',
-  opentelemetry: 'tollgate/otel (otel({ tracerProvider }))',
-};
+export const PENDING: Readonly<Record<string, string>> = {};
 
 /** Kong plugins whose schema lets them be bound to a consumer (auth plugins cannot be). */
 export const CONSUMER_SCOPED: ReadonlySet<string> = new Set(['rate-limiting', 'proxy-cache', 'prometheus', 'opentelemetry']);
