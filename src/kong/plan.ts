@@ -11,7 +11,7 @@ import { consumers as consumerRegistry, type ConsumerDefinition, type ConsumerRe
 import { CONSUMER_CREDENTIALS, label, readEntities, type ConsumerEntity, type PluginEntity, type RouteEntity } from './entities';
 import { checkFields } from './fields';
 import { Findings } from './findings';
-import { CONSUMER_SCOPED, PENDING, TRANSLATORS, type PluginPlan } from './plugins';
+import { CONSUMER_SCOPED, TRANSLATORS, type PluginPlan } from './plugins';
 import { planRoute, type RoutePlan } from './routes';
 import { planServices } from './services';
 
@@ -104,8 +104,7 @@ function planPlugin(p: PluginEntity, registry: ConsumerRegistry, consumerId: str
   }
   const translate = TRANSLATORS[p.name];
   if (translate === undefined) {
-    const pending = PENDING[p.name];
-    findings.unsupported(p.path, pending ? `plugin ${p.name} will map to ${pending} once it ships; left out` : `plugin ${p.name}: tollgate has no such plugin; left out`);
+    findings.unsupported(p.path, `plugin ${p.name}: tollgate has no such plugin; left out`);
     return undefined;
   }
   const config = p.raw.config ?? {};

@@ -1,11 +1,9 @@
 /**
  * The Kong plugins tollgate runs, by Kong's name.
  *
- * The seam for plugins still to come: a Kong plugin listed in `PENDING` is reported as unsupported
- * with the tollgate plugin it will map to. When that plugin ships, its translator moves to
- * `TRANSLATORS`; a plugin behind an optional peer dependency (tollgate/prometheus needs
- * prom-client, tollgate/otel @opentelemetry/api) is `require`d inside the translator's `build()`,
- * so `tollgate/kong` loads it only for files that use it.
+ * A plugin behind an optional peer dependency (tollgate/prometheus needs prom-client, tollgate/otel
+ * @opentelemetry/api) is `require`d inside its translator's `build()`, so `tollgate/kong` loads it
+ * only for files that use it.
  */
 import { oauth2Introspection } from './oauth2-introspection';
 import { openidConnect } from './openid-connect';
@@ -26,8 +24,6 @@ export const TRANSLATORS: Readonly<Record<string, Translator>> = {
   opentelemetry: opentelemetryTranslator,
 };
 
-/** Kong plugins whose tollgate counterpart is being built, and what they will map to. */
-export const PENDING: Readonly<Record<string, string>> = {};
 
 /** Kong plugins whose schema lets them be bound to a consumer (auth plugins cannot be). */
 export const CONSUMER_SCOPED: ReadonlySet<string> = new Set(['rate-limiting', 'proxy-cache', 'prometheus', 'opentelemetry']);
