@@ -77,7 +77,12 @@ export function prepareAnswer(ctx: GatewayContext, ownStream = false): PreparedA
     }
   }
   if (whole && !hasType && res.getHeader('content-type') === undefined) put('Content-Type', whole.type);
-  if (source === undefined) put('Content-Length', whole ? Buffer.byteLength(whole.payload) : 0);
+  if (source === undefined) {
+    // RFC 9110 §8.6: never on a 204 or 1xx; on a 304 only the stored representation's length.
+    const status = answer.status;
+    const length = status === 204 || status < 200 ? undefined : whole ? Buffer.byteLength(whole.payload) : status === 304 ? undefined : 0;
+    if (length !== undefined) put('Content-Length', length);
+  }
   if (ctx.answeredBy === 'gateway') put('X-Tollgate-Response-Latency', String(elapsed(ctx)));
 
   let status = answer.status;

@@ -55,4 +55,16 @@ describe('the response path', () => {
     expect(res.headers['content-length']).toBe(String('[{"a":1}]'.length));
     expect(res.headers['x-tollgate-response-latency']).toMatch(/^\d+$/);
   });
+
+  it('sends no Content-Length with a 204, nor a made-up one with a 304 that has no body', async () => {
+    const status = (code: number) => definePlugin({ name: `s${code}`, priority: 1, access: (ctx) => ctx.exit(code) });
+    const noContent = await request(express().use(gateway(status(204)))).get('/');
+    expect(noContent.status).toBe(204);
+    expect(noContent.headers['content-length']).toBeUndefined();
+    const notModified = await request(express().use(gateway(status(304)))).get('/');
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers['content-length']).toBeUndefined();
+    const empty = await request(express().use(gateway(status(202)))).get('/');
+    expect(empty.headers['content-length']).toBe('0');
+  });
 });
