@@ -57,7 +57,7 @@ export type {
 } from './core/diagnostics';
 export { consumers, ConsumerRegistry, type ConsumerDefinition, type ConsumerField } from './core/consumers';
 export { setLogger } from './core/logger';
-export type { Logger } from './core/logger';
+export type { Logger, LoggerOption } from './core/logger';
 export type { RedisOptions, RedisConfig, RedisCommonOptions, RedisClient } from './stores/redis';
 export type { SqlOptions, SqlConfig, SqlClientType } from './stores/sql';
 // Plugins (each line added by the plugin's issue):

@@ -7,6 +7,7 @@
  * cannot silently turn a policy off.
  */
 import { ConfigError } from './errors';
+import { isLogger, LOGGER_EXPECTED, type Logger } from './logger';
 
 /**
  * A check that turns an unknown option value into a typed one, or throws `ConfigError`.
@@ -251,6 +252,18 @@ export function parseShape<S extends Shape>(where: Where, shape: S, input: unkno
     out[key] = validator.check(value, p, where);
   }
   return out as Infer<S>;
+}
+
+/**
+ * Takes a plugin's `logger` option out of its options before they are validated and frozen: a
+ * logger is the app's object and is used as given (freezing a plain-object logger would break the
+ * app's own use of it, a test's spy included).
+ */
+export function takeLogger<T>(where: Where, options: T): { logger: Logger | undefined; rest: T } {
+  if (!isPlainObject(options) || options.logger === undefined) return { logger: undefined, rest: options };
+  const { logger, ...rest } = options;
+  if (!isLogger(logger)) fail(where, 'logger', LOGGER_EXPECTED, logger);
+  return { logger, rest: rest as T };
 }
 
 /** Deep-freezes a resolved config so no code can change a policy after construction. */

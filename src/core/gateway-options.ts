@@ -3,7 +3,7 @@
  * first argument: `gateway({ logger }, oidc(...), rateLimit(...))`.
  */
 import { ConfigError } from './errors';
-import type { Logger } from './logger';
+import { isLogger, LOGGER_EXPECTED, type Logger } from './logger';
 import type { AnyPlugin } from './plugin';
 
 /** A gateway's own options. */
@@ -16,8 +16,6 @@ export interface GatewayOptions {
    */
   logger?: Logger;
 }
-
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 const isPlugin = (x: unknown): boolean =>
   typeof x === 'object' && x !== null && typeof (x as AnyPlugin).name === 'string' && typeof (x as AnyPlugin).priority === 'number';
@@ -33,8 +31,8 @@ export function gatewayArguments(args: readonly (GatewayOptions | AnyPlugin)[], 
     if (key !== 'logger') throw new ConfigError(`${where}: unknown option "${key}" (a gateway takes { logger } and then plugins)`, key);
   }
   const logger = options.logger;
-  if (logger !== undefined && (typeof logger !== 'object' || logger === null || LEVELS.some((l) => typeof logger[l] !== 'function'))) {
-    throw new ConfigError(`${where}: "logger" must have ${LEVELS.join(', ')} methods (console, pino and winston do)`, 'logger');
+  if (logger !== undefined && !isLogger(logger)) {
+    throw new ConfigError(`${where}: "logger" must be ${LOGGER_EXPECTED}`, 'logger');
   }
   return { options: Object.freeze({ ...options }), plugins: args.slice(1) as AnyPlugin[] };
 }

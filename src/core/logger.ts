@@ -22,6 +22,27 @@ const consoleLogger: Logger = {
 
 let current: Logger = consoleLogger;
 
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** Whether a value can be used as a `Logger`: it has the four level methods. */
+export function isLogger(value: unknown): value is Logger {
+  return typeof value === 'object' && value !== null && LEVELS.every((l) => typeof (value as Record<string, unknown>)[l] === 'function');
+}
+
+/** What a `ConfigError` says a logger must be. */
+export const LOGGER_EXPECTED = `an object with ${LEVELS.join(', ')} methods (console, pino and winston are)`;
+
+/** The `logger` option every built-in plugin takes. */
+export interface LoggerOption {
+  /**
+   * Where this plugin reports (an outage of its store, an upstream that failed, a refused login),
+   * instead of the gateway's logger or the process default. Kept as given: never copied or frozen.
+   * @defaultValue while serving a request, the gateway's `logger`; otherwise (an outage noticed in
+   *   the background) the logger `setLogger` set
+   */
+  logger?: Logger;
+}
+
 /**
  * Sets the logger every plugin reports to; `null` restores the default (warnings and errors on
  * the console).

@@ -3,7 +3,7 @@
  * per request, and its end once; and bound how long a plugin waits for it.
  */
 import { StoreError } from '../core/errors';
-import { describeError, getLogger } from '../core/logger';
+import { describeError, getLogger, type Logger } from '../core/logger';
 
 /**
  * A store is reported back only after this long without a failure. With a Redis Cluster missing
@@ -19,10 +19,13 @@ export class OutageLog {
 
   /**
    * @param what - the store and its user, as the log names them: `rateLimit: Redis`
+   * @param logger - the plugin's own logger, if it was given one (else the one `setLogger` set,
+   *   looked up when there is something to say)
    * @param now - the clock (tests move it)
    */
   constructor(
     private readonly what: string,
+    private readonly logger?: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -36,14 +39,14 @@ export class OutageLog {
     this.lastFailure = this.now();
     if (this.down) return;
     this.down = true;
-    getLogger().warn(`${this.what} is unavailable`, describeError(err));
+    (this.logger ?? getLogger()).warn(`${this.what} is unavailable`, describeError(err));
   }
 
   /** Records a success; logs the recovery once nothing has failed for a while. */
   recovered(): void {
     if (!this.down || this.now() - this.lastFailure < QUIET_MS) return;
     this.down = false;
-    getLogger().info(`${this.what} is available again`);
+    (this.logger ?? getLogger()).info(`${this.what} is available again`);
   }
 }
 

@@ -7,6 +7,7 @@
  * connection (at most `connectTimeout`), so they are answered from the shared cache, not bypassed.
  */
 import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '../core/logger';
 import type { RedisConfig } from './redis';
 import { RedisConnection } from './redis';
 import type { CachedResponse, ResponseStore } from './response-store';
@@ -70,8 +71,12 @@ export class RedisResponseStore implements ResponseStore {
   private readonly conn: RedisConnection;
   private readonly namespace: string;
 
-  constructor(config: RedisConfig, owner = 'proxyCache') {
-    this.conn = new RedisConnection(config, owner);
+  /**
+   * @param owner - the plugin, as the outage log names it
+   * @param logger - the plugin's own logger, if it was given one
+   */
+  constructor(config: RedisConfig, owner = 'proxyCache', logger?: Logger) {
+    this.conn = new RedisConnection(config, owner, logger);
     this.namespace = `${this.conn.prefix}proxy-cache:`;
   }
 

@@ -20,6 +20,7 @@
  */
 import type { ClusterOptions, RedisOptions as IORedisOptions } from 'ioredis';
 import { StoreError } from '../core/errors';
+import type { Logger } from '../core/logger';
 import { deadline, OutageLog } from './outage';
 import type { RedisClient, RedisConfig } from './redis-options';
 
@@ -106,11 +107,12 @@ export class RedisConnection {
 
   /**
    * @param owner - the plugin, as the outage log names it (`rateLimit: Redis is unavailable`)
+   * @param logger - the plugin's own logger, if it was given one
    */
-  constructor(config: RedisConfig, owner: string) {
+  constructor(config: RedisConfig, owner: string, logger?: Logger) {
     this.prefix = config.prefix;
     this.commandTimeout = config.commandTimeout;
-    this.outage = new OutageLog(`${owner}: Redis`);
+    this.outage = new OutageLog(`${owner}: Redis`, logger);
     this.owned = config.client === undefined;
     this.client = config.client ?? createClient(config);
     this.isCluster = (this.client as { isCluster?: boolean }).isCluster === true;

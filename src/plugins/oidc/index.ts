@@ -10,9 +10,10 @@
 import { hash } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { takeLogger } from '../../core/config';
 import type { RequestContext } from '../../core/context';
 import { TollgateError } from '../../core/errors';
-import { describeError, getLogger } from '../../core/logger';
+import { describeError, type Logger } from '../../core/logger';
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { IssuerDiscovery } from '../../identity/discovery';
 import { JwksCache } from '../../identity/jwks';
@@ -56,9 +57,9 @@ const sha256 = (s: string): string => hash('sha256', s, 'base64url');
  * Why a request was refused, at debug level (KrakenD users' most common question is "why 401?").
  * Only the error's code and message and its cause's: never the token or a secret.
  */
-function refused(err: unknown): never {
+function refused(log: Logger, err: unknown): never {
   if (err instanceof TollgateError && err.status < 500) {
-    getLogger().debug(`oidc: refused with ${err.status}`, { ...describeError(err.cause ?? err) });
+    log.debug(`oidc: refused with ${err.status}`, { ...describeError(err.cause ?? err) });
   }
   throw err;
 }
@@ -92,7 +93,8 @@ function refused(err: unknown): never {
  * @see https://developer.konghq.com/plugins/openid-connect/reference/
  */
 export function oidc(options: OidcOptions): OidcPlugin {
-  const { config, introspectionAuthorization, loginSecrets } = parseOidcOptions(options);
+  const { logger, rest } = takeLogger({ plugin: 'oidc' }, options);
+  const { config, introspectionAuthorization, loginSecrets } = parseOidcOptions(rest);
   const insecure = config.allowInsecureIssuer;
   const challenges = new Challenges(config.realm);
   const discovery = new IssuerDiscovery(config.issuer, { allowInsecure: insecure, timeout: config.timeout });
@@ -108,7 +110,7 @@ export function oidc(options: OidcOptions): OidcPlugin {
   const verifier = methods.has('bearer') ? new BearerVerifier(config, discovery, jwks, challenges) : undefined;
   const introspector = introspectionAuthorization ? new Introspector(config, introspectionAuthorization, discovery, challenges) : undefined;
   const exchange = methods.has('client_credentials') ? new ClientCredentialsExchange(config, discovery, challenges) : undefined;
-  const login = config.login && loginSecrets ? new LoginFlow(config, config.login, loginSecrets, discovery, challenges) : undefined;
+  const login = config.login && loginSecrets ? new LoginFlow(config, config.login, loginSecrets, discovery, challenges, logger) : undefined;
   const verified = config.tokenCacheSize > 0 ? new LRUCache<string, VerifiedBearer>({ max: config.tokenCacheSize }) : undefined;
   const refreshMs = config.jwksRefreshInterval * 1000;
 
@@ -179,9 +181,9 @@ export function oidc(options: OidcOptions): OidcPlugin {
             if (login) return login.authenticate(ctx, local);
             throw challenges.missing(new Error('no credentials'));
         }
-        return pending === undefined ? undefined : pending.catch(refused);
+        return pending === undefined ? undefined : pending.catch((err: unknown) => refused(logger ?? ctx.log, err));
       } catch (err) {
-        refused(err);
+        refused(logger ?? ctx.log, err);
       }
     },
     // Only with login: a header phase on every response costs the machine flows nothing then.

@@ -16,7 +16,7 @@ import { decodeJwt } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { RequestContext } from '../../core/context';
 import { InternalError, renderError, TollgateError } from '../../core/errors';
-import { describeError } from '../../core/logger';
+import { describeError, type Logger } from '../../core/logger';
 import type { IssuerDiscovery } from '../../identity/discovery';
 import { claimAt, valuesOf } from './authorization';
 import { AuthorizationCodeFlow } from './authorization-code';
@@ -92,13 +92,15 @@ export class LoginFlow {
     secrets: OidcLoginSecrets,
     discovery: IssuerDiscovery,
     private readonly challenges: Challenges,
+    /** The plugin's own logger, if it was given one (else the gateway's, `ctx.log`). */
+    private readonly logger: Logger | undefined,
   ) {
     this.now = secrets.now;
     this.clock = new SessionClock(login);
     this.web = new WebClient(config, login.clientId, secrets.clientSecret, discovery);
     const sessions = new Sealer(secrets.sessionSecrets, 'session');
     this.store = secrets.redis
-      ? new RedisSessionStore(login.sessionCookieName, secrets.redis, sessions, this.clock, this.now)
+      ? new RedisSessionStore(login.sessionCookieName, secrets.redis, sessions, this.clock, this.now, logger)
       : new CookieSessionStore(login.sessionCookieName, sessions, this.clock, this.now);
     this.code = login.redirectUri ? new AuthorizationCodeFlow(login, this.web, new Sealer(secrets.sessionSecrets, 'transaction'), this.now) : undefined;
     this.refresher = new TokenRefresher(this.web, this.now);
@@ -159,8 +161,12 @@ export class LoginFlow {
     return this.store.close();
   }
 
+  private log(ctx: RequestContext): Logger {
+    return this.logger ?? ctx.log;
+  }
+
   private jar(ctx: RequestContext): CookieJar {
-    return { cookies: parseCookies(ctx.request.header('cookie')), secure: ctx.request.protocol === 'https', log: ctx.log };
+    return { cookies: parseCookies(ctx.request.header('cookie')), secure: ctx.request.protocol === 'https', log: this.log(ctx) };
   }
 
   /**
@@ -266,12 +272,12 @@ export class LoginFlow {
     try {
       const record = await this.store.load(jar);
       await this.store.destroy(jar, record, out);
-      if (record && this.login.logoutRevoke) await revokeTokens(this.web, record.tokens, ctx.log);
+      if (record && this.login.logoutRevoke) await revokeTokens(this.web, record.tokens, jar.log);
       let location = this.login.logoutRedirectUri;
       try {
         location = endSessionUrl(await this.web.configuration(), await this.web.metadata(), this.login.clientId, record?.tokens.idToken, this.login.logoutRedirectUri) ?? location;
       } catch (err) {
-        ctx.log.warn('oidc: logged out locally only: the issuer could not be discovered', describeError(err));
+        jar.log.warn('oidc: logged out locally only: the issuer could not be discovered', describeError(err));
       }
       const headers = { 'Cache-Control': 'no-store', ...(out.length > 0 ? { 'Set-Cookie': out } : {}) };
       // A page (a form's POST, a link) follows the redirect; fetch/XHR gets 204 and goes on itself.
@@ -285,8 +291,9 @@ export class LoginFlow {
   /** Ends the request with the rendering of `err` and the cookies it must still set. */
   private fail(ctx: RequestContext, err: unknown, cookies: string[]): void {
     const known = err instanceof TollgateError ? err : new InternalError('login flow failed', { cause: err });
-    if (known.status < 500) ctx.log.debug(`oidc: refused with ${known.status}`, describeError(known.cause ?? known));
-    else ctx.log.warn(`oidc: login flow failed: ${known.message}`, describeError(known.cause ?? known));
+    const log = this.log(ctx);
+    if (known.status < 500) log.debug(`oidc: refused with ${known.status}`, describeError(known.cause ?? known));
+    else log.warn(`oidc: login flow failed: ${known.message}`, describeError(known.cause ?? known));
     const r = renderError(known, ctx.requestId);
     ctx.exit(r.status, r.body, { ...r.headers, 'Cache-Control': 'no-store', ...(cookies.length > 0 ? { 'Set-Cookie': cookies } : {}) });
   }

@@ -6,6 +6,7 @@
  * @see https://developer.konghq.com/plugins/oauth2-introspection/reference/
  */
 import { ConfigError } from '../../core/errors';
+import type { LoggerOption } from '../../core/logger';
 import { deepFreeze, parseShape, v, type Where } from '../../core/config';
 import { isConsumerField, isConsumerRegistry, type ConsumerField, type ConsumerRegistry } from '../../core/consumers';
 import { loginShape, resolveLogin, type OidcLoginConfig, type OidcLoginOptions, type OidcLoginSecrets } from './login-options';
@@ -33,7 +34,7 @@ export interface OidcIntrospectionOptions {
 }
 
 /** What `oidc()` accepts. Only `issuer` is required (and the login options with `authorization_code` / `session`). */
-export interface OidcOptions extends OidcLoginOptions {
+export interface OidcOptions extends OidcLoginOptions, LoggerOption {
   /** The issuer identifier (Auth0's ends with `/`) or its `.well-known/openid-configuration` URL. */
   issuer: string;
   /** How requests may authenticate. @defaultValue `['bearer']` */

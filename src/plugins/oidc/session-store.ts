@@ -95,8 +95,9 @@ export class RedisSessionStore implements SessionStore {
     private readonly sealer: Sealer,
     private readonly clock: SessionClock,
     private readonly now: () => number,
+    logger: Logger | undefined,
   ) {
-    this.conn = new RedisConnection(redis, 'oidc');
+    this.conn = new RedisConnection(redis, 'oidc', logger);
     this.keyBase = `${this.conn.prefix}oidc:session:`;
   }
 

@@ -9,6 +9,7 @@
  * @see https://developer.konghq.com/plugins/proxy-cache/ — Kong's plugin
  */
 import type { OutgoingHttpHeader } from 'node:http';
+import { takeLogger } from '../../core/config';
 import type { RequestContext } from '../../core/context';
 import { internal } from '../../core/gateway-context';
 import { settle } from '../../core/phases';
@@ -92,14 +93,15 @@ function assemble(chunks: Buffer[], size: number): Buffer {
  * @see https://developer.konghq.com/plugins/proxy-cache/reference/
  */
 export function proxyCache(options: ProxyCacheOptions = {}): ProxyCachePlugin {
-  const config = parseProxyCacheOptions(options);
+  const { logger, rest } = takeLogger({ plugin: 'proxyCache' }, options);
+  const config = parseProxyCacheOptions(rest);
   const ranges = mediaRanges(config);
   const methods = new Set<string>(config.requestMethod);
   const show = config.responseHeaders;
   const lockMs = config.lockTimeout * 1000;
   const flights = new Flights(lockMs);
   const store: ResponseStore =
-    config.strategy === 'memory' ? new MemoryResponseStore({ maxBytes: config.memory.maxBytes }) : new RedisResponseStore(config.redis!);
+    config.strategy === 'memory' ? new MemoryResponseStore({ maxBytes: config.memory.maxBytes }) : new RedisResponseStore(config.redis!, 'proxyCache', logger);
   const memory = store instanceof MemoryResponseStore ? store : undefined;
 
   const release = (local: ProxyCacheState, outcome?: CachedResponse | 'bypass'): void => {

@@ -4,6 +4,7 @@
  * @see https://developer.konghq.com/plugins/proxy-cache/reference/ — Kong's config fields
  */
 import { ConfigError } from '../../core/errors';
+import type { LoggerOption } from '../../core/logger';
 import { parseShape, v, type Validator } from '../../core/config';
 import { redisOption, type RedisConfig, type RedisOptions } from '../../stores/redis-options';
 import { parseMediaRange, type MediaRange } from './content-type';
@@ -14,7 +15,7 @@ export const CACHEABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH'] as cons
 export type CacheableMethod = (typeof CACHEABLE_METHODS)[number];
 
 /** What `proxyCache()` takes. Every option has a default except `redis` with `strategy: 'redis'`. */
-export interface ProxyCacheOptions {
+export interface ProxyCacheOptions extends LoggerOption {
   /**
    * Where entries live: `memory` (this process, lru-cache bounded in bytes) or `redis` (shared by
    * every instance). Kong requires it; tollgate defaults to memory.

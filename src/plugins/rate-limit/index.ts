@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../../core/context';
+import { takeLogger } from '../../core/config';
 import { RateLimitError } from '../../core/errors';
 import { routeIdentity } from '../../core/path';
 import { definePlugin, type Plugin } from '../../core/plugin';
@@ -73,7 +74,8 @@ const routeOf = (ctx: RequestContext): string => encodeURIComponent(routeIdentit
  * @see https://developer.konghq.com/plugins/rate-limiting/
  */
 export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
-  const config = parseRateLimitOptions(options);
+  const { logger, rest } = takeLogger({ plugin: 'rateLimit' }, options);
+  const config = parseRateLimitOptions(rest);
   const windows = WINDOW_NAMES.filter((name) => config.limits[name] !== undefined).map((name) => new Window(name, config.limits[name]!));
   const identify = identifierFor(config);
   const { headers: style, hideClientHeaders, faultTolerant } = config;
@@ -87,10 +89,10 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
   let limiter: Limiter;
   if (config.policy === 'redis') {
     const redis = config.redis!;
-    const connection = new RedisConnection(redis, 'rateLimit');
+    const connection = new RedisConnection(redis, 'rateLimit', logger);
     limiter = new RedisLimiter(windows, connection, config.namespace ?? fingerprint(config));
   } else if (config.policy === 'cluster') {
-    limiter = new SqlLimiter(windows, config.cluster!, config.namespace ?? fingerprint(config));
+    limiter = new SqlLimiter(windows, config.cluster!, config.namespace ?? fingerprint(config), logger);
   } else {
     // Counters of this plugin instance alone: they go when the plugin goes.
     limiter = new LocalLimiter(windows, config.maxKeys);

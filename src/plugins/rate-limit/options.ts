@@ -6,6 +6,7 @@
  */
 import { parseShape, v } from '../../core/config';
 import { ConfigError } from '../../core/errors';
+import type { LoggerOption } from '../../core/logger';
 import { redisOption, type RedisConfig, type RedisOptions } from '../../stores/redis-options';
 import { sqlOption, type SqlConfig, type SqlOptions } from '../../stores/sql';
 import { WINDOW_NAMES, type WindowName } from './windows';
@@ -17,7 +18,7 @@ export type LimitBy = 'consumer' | 'credential' | 'ip' | 'header' | 'path' | 'se
 export type HeaderStyle = 'kong' | 'draft-6' | 'draft-7' | 'draft-8';
 
 /** What `rateLimit()` takes. At least one window (`second` … `year`) is required. */
-export interface RateLimitOptions {
+export interface RateLimitOptions extends LoggerOption {
   /** Requests allowed per second (UTC-aligned fixed window). */
   second?: number;
   /** Requests allowed per minute. */

@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import type { RateLimiterAbstract, RateLimiterRes as Res } from 'rate-limiter-flexible';
 import { StoreError } from '../../core/errors';
+import type { Logger } from '../../core/logger';
 import { deadline, OutageLog } from '../../stores/outage';
 import type { SqlConfig } from '../../stores/sql';
 import type { Decision, Limiter } from './limiter';
@@ -72,10 +73,11 @@ export class SqlLimiter implements Limiter {
     private readonly windows: readonly Window[],
     private readonly config: SqlConfig,
     namespace: string,
+    logger?: Logger,
   ) {
     this.rlf = require('rate-limiter-flexible') as typeof import('rate-limiter-flexible');
     this.base = part(namespace);
-    this.outage = new OutageLog(`rateLimit: ${config.type === 'pg' ? 'PostgreSQL' : 'MySQL'}`);
+    this.outage = new OutageLog(`rateLimit: ${config.type === 'pg' ? 'PostgreSQL' : 'MySQL'}`, logger);
     // Start now, so that the table is usually ready before the first request.
     this.ready().catch(() => {});
   }

@@ -12,7 +12,7 @@
  */
 import type { ServerMetadata } from 'openid-client';
 import { InternalError, TollgateError, UnauthorizedError } from '../../core/errors';
-import { describeError, getLogger } from '../../core/logger';
+import { describeError, getLogger, type Logger } from '../../core/logger';
 import { ClientCredentialsTokens, type ClientCredentials } from '../../identity/client-credentials';
 import { discoverMetadata } from '../../identity/discovery';
 import type { UpstreamProxyConfig } from './options';
@@ -23,7 +23,13 @@ export class BackendAuth {
   readonly tokens: ClientCredentialsTokens;
   private readonly credentials: ClientCredentials;
 
-  constructor(config: NonNullable<UpstreamProxyConfig['auth']>) {
+  /**
+   * @param logger - the plugin's own logger, if it was given one (else the one `setLogger` set)
+   */
+  constructor(
+    config: NonNullable<UpstreamProxyConfig['auth']>,
+    private readonly logger?: Logger,
+  ) {
     const url = config.issuer ?? config.tokenUrl!;
     // A plain-http URL is one the developer wrote on purpose (a local IdP); openid-client's guard
     // is against metadata downgrading an https setup, which stays refused.
@@ -66,7 +72,7 @@ export class BackendAuth {
    */
   private mapped(err: unknown): TollgateError {
     if (err instanceof UnauthorizedError) {
-      getLogger().error(`upstreamProxy: the identity provider rejected the gateway's client credentials (client ${this.credentials.clientId})`, describeError(err.cause ?? err));
+      (this.logger ?? getLogger()).error(`upstreamProxy: the identity provider rejected the gateway's client credentials (client ${this.credentials.clientId})`, describeError(err.cause ?? err));
       return new InternalError('backend client credentials rejected', { cause: err });
     }
     if (err instanceof TollgateError) return err;

@@ -9,7 +9,7 @@
  * @see https://developer.konghq.com/gateway/traffic-control/health-checks-circuit-breakers/
  */
 import type { TargetHealthState } from '../../core/diagnostics';
-import { describeError, getLogger } from '../../core/logger';
+import { describeError, getLogger, type Logger } from '../../core/logger';
 import type { TargetConfig, UpstreamProxyConfig } from './options';
 
 /** What one try at a target ended with, as the health checks count it. */
@@ -37,7 +37,13 @@ export class Balancer {
   private readonly health: UpstreamProxyConfig['healthchecks'];
   private readonly checked: boolean;
 
-  constructor(config: UpstreamProxyConfig) {
+  /**
+   * @param logger - the plugin's own logger, if it was given one (else the one `setLogger` set)
+   */
+  constructor(
+    config: UpstreamProxyConfig,
+    private readonly logger?: Logger,
+  ) {
     this.states = config.targets.map((t) => new TargetState(t));
     this.health = config.healthchecks;
     // A single `url` is Kong's service host: no balancer, no health checks, retries go to it again.
@@ -101,6 +107,6 @@ export class Balancer {
   private takeOut(state: TargetState, why: string, cause: unknown): void {
     state.tcpFailures = state.timeouts = state.httpFailures = 0;
     state.downUntil = Date.now() + this.health.cooldown * 1000;
-    getLogger().warn(`upstreamProxy: target ${state.target.url} is unhealthy after ${why}; no traffic for ${this.health.cooldown}s`, cause === undefined ? undefined : describeError(cause));
+    (this.logger ?? getLogger()).warn(`upstreamProxy: target ${state.target.url} is unhealthy after ${why}; no traffic for ${this.health.cooldown}s`, cause === undefined ? undefined : describeError(cause));
   }
 }

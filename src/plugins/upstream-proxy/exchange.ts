@@ -22,7 +22,7 @@ import type { NodeRequest, NodeResponse } from '../../core/context';
 import { upstreamChannel, type UpstreamErrorKind } from '../../core/diagnostics';
 import { InternalError, TollgateError, UpstreamUnavailableError } from '../../core/errors';
 import type { GatewayContext } from '../../core/gateway-context';
-import { describeError } from '../../core/logger';
+import { describeError, type Logger } from '../../core/logger';
 import { responseGone } from '../../core/phases';
 import type { BackendAuth } from './backend-auth';
 import type { Balancer, TargetState } from './balancer';
@@ -40,6 +40,8 @@ export interface ProxyRuntime {
   readonly balancer: Balancer;
   readonly client: UpstreamClient;
   readonly auth: BackendAuth | undefined;
+  /** The plugin's own logger, if it was given one (else the gateway's, `ctx.log`). */
+  readonly logger: Logger | undefined;
 }
 
 // RFC 9110 §9.2.2: what may be sent again without changing the outcome (nginx and Kong retry only these).
@@ -75,6 +77,9 @@ export class Exchange implements TryEvents {
   private traces: Map<UpstreamTry, TryTrace> | undefined = undefined;
   private sending: TryTrace | undefined = undefined;
 
+  /** Where this exchange reports: the plugin's logger, else the gateway's. */
+  private readonly log: Logger;
+
   constructor(
     private readonly rt: ProxyRuntime,
     private readonly ctx: GatewayContext,
@@ -83,6 +88,7 @@ export class Exchange implements TryEvents {
   ) {
     this.config = rt.config;
     this.retriesLeft = rt.config.retries;
+    this.log = rt.logger ?? ctx.log;
   }
 
   /** Starts the first try; resolves once the context has its answer or the client left. */
@@ -96,7 +102,7 @@ export class Exchange implements TryEvents {
     this.res.once('close', this.onClientClose);
     const plan = planBody(this.req);
     if (plan instanceof UnreplayableBodyError) {
-      this.ctx.log.error(`upstreamProxy: ${plan.message}`);
+      this.log.error(`upstreamProxy: ${plan.message}`);
       this.fail(new InternalError('request body consumed', { cause: plan }));
       return done;
     }
@@ -170,7 +176,7 @@ export class Exchange implements TryEvents {
 
   /** The client refused to build the request: the plugins' doing, a 500. */
   private invalid(err: unknown): void {
-    this.ctx.log.error('upstreamProxy: could not build the upstream request', describeError(err));
+    this.log.error('upstreamProxy: could not build the upstream request', describeError(err));
     this.fail(new InternalError('invalid upstream request', { cause: err }));
   }
 
@@ -188,7 +194,7 @@ export class Exchange implements TryEvents {
       this.retriesLeft--;
       return this.next();
     }
-    this.ctx.log.warn(`upstreamProxy: request to ${attempt.state.target.url} failed`, describeError(err));
+    this.log.warn(`upstreamProxy: request to ${attempt.state.target.url} failed`, describeError(err));
     this.fail(failure.error);
   }
 
@@ -234,7 +240,7 @@ export class Exchange implements TryEvents {
     this.endTry(attempt, 'error', { kind: outcome === 'timeout' ? 'timeout' : 'reset', code: undefined, error: err });
     attempt.abort();
     this.current = undefined;
-    this.ctx.log.warn(`upstreamProxy: ${attempt.state.target.url} failed mid-response`, describeError(err));
+    this.log.warn(`upstreamProxy: ${attempt.state.target.url} failed mid-response`, describeError(err));
     this.res.destroy();
   }
 
@@ -242,7 +248,7 @@ export class Exchange implements TryEvents {
   private fail(err: unknown): void {
     if (this.closed) return;
     this.abortCurrent();
-    if (!(err instanceof TollgateError)) this.ctx.log.error('upstreamProxy: unexpected failure', describeError(err));
+    if (!(err instanceof TollgateError)) this.log.error('upstreamProxy: unexpected failure', describeError(err));
     if (this.settled) {
       this.res.destroy();
       return;

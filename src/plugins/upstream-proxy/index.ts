@@ -4,6 +4,7 @@
  *
  * @see https://developer.konghq.com/gateway/traffic-control/proxy/ — Kong's proxy behaviour
  */
+import { takeLogger } from '../../core/config';
 import { definePlugin, type Plugin } from '../../core/plugin';
 import { InternalError } from '../../core/errors';
 import { internal } from '../../core/gateway-context';
@@ -64,12 +65,13 @@ export interface UpstreamProxyPlugin extends Plugin<UpstreamProxyConfig> {
  * @see https://developer.konghq.com/gateway/entities/service/
  */
 export function upstreamProxy(options: UpstreamProxyOptions): UpstreamProxyPlugin {
-  const config = resolveOptions(options);
+  const { logger, rest } = takeLogger({ plugin: 'upstreamProxy' }, options);
+  const config = resolveOptions(rest);
   // undici unless the user brought Node agents of their own (custom TLS, an outbound proxy).
   const client: UpstreamClient = config.agent !== undefined ? new NodeClient(config) : new UndiciClient(config);
-  const balancer = new Balancer(config);
-  const auth = config.auth === undefined ? undefined : new BackendAuth(config.auth);
-  const runtime: ProxyRuntime = { config, balancer, client, auth };
+  const balancer = new Balancer(config, logger);
+  const auth = config.auth === undefined ? undefined : new BackendAuth(config.auth, logger);
+  const runtime: ProxyRuntime = { config, balancer, client, auth, logger };
   const plugin = definePlugin<UpstreamProxyConfig>({
     name: 'upstream-proxy',
     // Kong proxies after every access handler; the built-ins run 1050 (OIDC) down to 100 (cache).

@@ -9,6 +9,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { parseShape, v, type Validator, type Where } from '../../core/config';
 import { ConfigError } from '../../core/errors';
+import type { LoggerOption } from '../../core/logger';
 
 /**
  * Passive health checks (Kong's `healthchecks.passive.unhealthy`): failures in a row, counted from
@@ -73,7 +74,7 @@ export interface BackendClientCredentialsOptions {
 }
 
 /** What `upstreamProxy()` takes: `url` or `targets`, and everything else optional. */
-export interface UpstreamProxyOptions {
+export interface UpstreamProxyOptions extends LoggerOption {
   /** The one upstream (Kong's service `url`); its path is prefixed to every upstream path. */
   url?: string | URL;
   /** Several upstreams, used round-robin with passive health checks (Kong's upstream targets). */
