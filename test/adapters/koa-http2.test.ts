@@ -13,7 +13,7 @@ import mount from 'koa-mount';
 import { proxyCache, rateLimit, upstreamProxy, type UpstreamProxyPlugin } from 'tollgate';
 import { gateway } from 'tollgate/koa';
 import { createEchoUpstream, type EchoResponse, type EchoUpstream } from 'tollgate/testing';
-import { awayFromBoundary } from '../plugins/rate-limit/support';
+import { testClock } from '../plugins/rate-limit/support';
 
 const tls = {
   key: readFileSync(join(__dirname, '../support/tls/localhost-key.pem')),
@@ -63,11 +63,10 @@ describe.each([
   let port: number;
 
   beforeAll(async () => {
-    await awayFromBoundary(60_000);
     upstream = await createEchoUpstream();
     proxy = upstreamProxy({ url: `${upstream.url}/anything/v1` });
     const app = new Koa();
-    app.use(mount('/api', gateway(rateLimit({ minute: allowHTTP1 ? 5 : 4, limitBy: 'ip' }), proxyCache({ strategy: 'memory', cacheTtl: 30 }), proxy)));
+    app.use(mount('/api', gateway(rateLimit({ minute: allowHTTP1 ? 5 : 4, limitBy: 'ip', now: testClock() }), proxyCache({ strategy: 'memory', cacheTtl: 30 }), proxy)));
     server = http2.createSecureServer({ ...tls, allowHTTP1 }, app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;

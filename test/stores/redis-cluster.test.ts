@@ -10,11 +10,12 @@ import Redis, { Cluster } from 'ioredis';
 import { proxyCache, rateLimit, type ProxyCachePlugin, type RateLimitOptions, type RateLimitPlugin } from 'tollgate';
 import { gateway } from 'tollgate/express';
 import { createTestContext, runPlugin } from 'tollgate/testing';
-import { awayFromBoundary, captureLogs, sleep, uniquePrefix } from '../plugins/rate-limit/support';
+import { captureLogs, sleep, testClock, uniquePrefix } from '../plugins/rate-limit/support';
 import { OwnRedisCluster } from '../support/redis-cluster';
 import type { OwnRedis } from '../support/redis-server';
 
-const HOUR = 3_600_000;
+/** Every rate limiter of this file counts on one standing clock (each test has its own key prefix). */
+const clock = testClock();
 let cluster: OwnRedisCluster;
 const plugins: (RateLimitPlugin | ProxyCachePlugin)[] = [];
 const appClients: Cluster[] = [];
@@ -30,8 +31,6 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await cluster?.stop();
 });
-beforeEach(() => awayFromBoundary(HOUR, 30_000));
-
 /** An app's own ioredis Cluster client, disconnected after the file. */
 const appCluster = (): Cluster => {
   const client = new Cluster(cluster.startupNodes);
@@ -39,7 +38,7 @@ const appCluster = (): Cluster => {
   return client;
 };
 const limit = (options: Omit<RateLimitOptions, 'policy'>): RateLimitPlugin => {
-  const plugin = rateLimit({ policy: 'redis', ...options });
+  const plugin = rateLimit({ policy: 'redis', now: clock, ...options });
   plugins.push(plugin);
   return plugin;
 };

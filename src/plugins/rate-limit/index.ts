@@ -78,7 +78,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
   const config = parseRateLimitOptions(rest);
   const windows = WINDOW_NAMES.filter((name) => config.limits[name] !== undefined).map((name) => new Window(name, config.limits[name]!));
   const identify = identifierFor(config);
-  const { headers: style, hideClientHeaders, faultTolerant } = config;
+  const { headers: style, hideClientHeaders, faultTolerant, now: clock = Date.now } = config;
   // Built once: refusing a request is on the hot path of a flood.
   const refusal = new RateLimitError(config.errorMessage, { status: config.errorCode });
 
@@ -115,7 +115,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitPlugin {
     config,
     access(ctx, state) {
       const key = identify(ctx);
-      const now = Date.now();
+      const now = clock();
       const result = limiter.hit(counterKey(ctx, key), now);
       if (!(result instanceof Promise)) return decide(ctx, state, result, now, key);
       return result.then(

@@ -66,6 +66,13 @@ export interface RateLimitOptions extends LoggerOption {
   faultTolerant?: boolean;
   /** Send no rate-limit headers at all, not even `Retry-After`. @defaultValue `false` */
   hideClientHeaders?: boolean;
+  /**
+   * **tollgate addition**, a test seam: the clock that places a request in its windows, in epoch
+   * milliseconds. Windows follow the UTC calendar, so a test that counts within one minute passes
+   * a clock that stays inside it instead of waiting for the next one.
+   * @defaultValue `Date.now`
+   */
+  now?: () => number;
   /** The status of a refused request (400–599). @defaultValue `429` */
   errorCode?: number;
   /** The `message` of a refused request's JSON body. @defaultValue `'API rate limit exceeded'` */
@@ -109,6 +116,8 @@ export interface RateLimitConfig {
   readonly headers: HeaderStyle;
   readonly namespace?: string;
   readonly maxKeys: number;
+  /** The clock, when the app passed one. */
+  readonly now?: () => number;
 }
 
 const limit = () => v.optional(v.integer({ min: 1 }));
@@ -133,6 +142,7 @@ const shape = {
   headers: v.optional(v.oneOf(['kong', 'draft-6', 'draft-7', 'draft-8'] as const), 'kong'),
   namespace: v.optional(v.string()),
   maxKeys: v.optional(v.integer({ min: 1 })),
+  now: v.optional(v.custom<() => number>('a function returning epoch milliseconds', (x) => typeof x === 'function')),
 };
 
 const where = { plugin: 'rateLimit' };
@@ -198,5 +208,6 @@ export function parseRateLimitOptions(options: RateLimitOptions): RateLimitConfi
     headers: o.headers,
     ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
     maxKeys: o.maxKeys ?? 100_000,
+    ...(o.now !== undefined ? { now: o.now } : {}),
   };
 }

@@ -5,9 +5,7 @@ import request from 'supertest';
 import { definePlugin, proxyCache, rateLimit } from 'tollgate';
 import { gateway } from 'tollgate/express';
 import { gateway as koaGateway } from 'tollgate/koa';
-import { awayFromBoundary } from './support';
-
-const MINUTE = 60_000;
+import { testClock, type TestClock } from './support';
 
 const expressApp = (configure?: (app: express.Express) => void, ...plugins: Parameters<typeof gateway>) => {
   const app = express();
@@ -18,10 +16,13 @@ const expressApp = (configure?: (app: express.Express) => void, ...plugins: Para
 };
 
 describe('rateLimit with Express', () => {
-  beforeEach(() => awayFromBoundary(MINUTE));
+  let now: TestClock;
+  beforeEach(() => {
+    now = testClock();
+  });
 
   it('adds the headers to the response an Express route produced, then refuses with JSON', async () => {
-    const app = expressApp(undefined, rateLimit({ minute: 2, limitBy: 'ip' }));
+    const app = expressApp(undefined, rateLimit({ minute: 2, limitBy: 'ip', now }));
     const first = await request(app).get('/');
     expect(first.status).toBe(200);
     expect(first.body).toEqual({ from: 'route' });
@@ -44,7 +45,7 @@ describe('rateLimit with Express', () => {
         ctx.exit(200, { from: 'cache' }, { 'x-cache-status': 'Hit' });
       },
     });
-    const app = expressApp(undefined, rateLimit({ minute: 5, limitBy: 'ip' }), cacheHit);
+    const app = expressApp(undefined, rateLimit({ minute: 5, limitBy: 'ip', now }), cacheHit);
     const res = await request(app).get('/');
     expect(res.body).toEqual({ from: 'cache' });
     expect(res.headers['x-cache-status']).toBe('Hit');
@@ -54,7 +55,7 @@ describe('rateLimit with Express', () => {
 
   it('sends live counts on a proxy-cache hit, not the ones stored with the cached response', async () => {
     const app = express();
-    app.use(gateway(rateLimit({ minute: 5, limitBy: 'ip' }), proxyCache({ strategy: 'memory', cacheTtl: 30 })));
+    app.use(gateway(rateLimit({ minute: 5, limitBy: 'ip', now }), proxyCache({ strategy: 'memory', cacheTtl: 30 })));
     let calls = 0;
     app.get('/', (_req, res) => void res.json({ calls: ++calls }));
     const miss = await request(app).get('/');
@@ -74,7 +75,7 @@ describe('rateLimit with Express', () => {
         ctx.exit(200, Readable.from([JSON.stringify({ from: 'upstream' })]), { 'content-type': 'application/json', via: '1.1 tollgate' });
       },
     });
-    const app = expressApp(undefined, rateLimit({ minute: 5, limitBy: 'ip' }), proxy);
+    const app = expressApp(undefined, rateLimit({ minute: 5, limitBy: 'ip', now }), proxy);
     const res = await request(app).get('/');
     expect(res.body).toEqual({ from: 'upstream' });
     expect(res.headers['via']).toBe('1.1 tollgate');
@@ -82,14 +83,14 @@ describe('rateLimit with Express', () => {
   });
 
   it('never lets a forged X-Forwarded-For pick a bucket when trust proxy is off', async () => {
-    const app = expressApp(undefined, rateLimit({ minute: 1, limitBy: 'ip' }));
+    const app = expressApp(undefined, rateLimit({ minute: 1, limitBy: 'ip', now }));
     expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.1')).status).toBe(200);
     expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.2')).status).toBe(429);
     expect((await request(app).get('/').set('X-Real-IP', '203.0.113.3')).status).toBe(429);
   });
 
   it('counts by the forwarded address when the app trusts the proxy', async () => {
-    const app = expressApp((a) => a.set('trust proxy', 'loopback'), rateLimit({ minute: 1, limitBy: 'ip' }));
+    const app = expressApp((a) => a.set('trust proxy', 'loopback'), rateLimit({ minute: 1, limitBy: 'ip', now }));
     expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.1')).status).toBe(200);
     expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.2')).status).toBe(200);
     expect((await request(app).get('/').set('X-Forwarded-For', '203.0.113.1')).status).toBe(429);
@@ -97,8 +98,8 @@ describe('rateLimit with Express', () => {
 
   it('keeps two routes with the same options in separate buckets', async () => {
     const app = express();
-    app.get('/a', gateway(rateLimit({ minute: 1, limitBy: 'ip' })), (_req, res) => void res.send('a'));
-    app.get('/b', gateway(rateLimit({ minute: 1, limitBy: 'ip' })), (_req, res) => void res.send('b'));
+    app.get('/a', gateway(rateLimit({ minute: 1, limitBy: 'ip', now })), (_req, res) => void res.send('a'));
+    app.get('/b', gateway(rateLimit({ minute: 1, limitBy: 'ip', now })), (_req, res) => void res.send('b'));
     expect((await request(app).get('/a')).status).toBe(200);
     expect((await request(app).get('/a')).status).toBe(429);
     expect((await request(app).get('/b')).status).toBe(200);
@@ -106,7 +107,7 @@ describe('rateLimit with Express', () => {
 
   it('counts one plugin per route it is mounted on', async () => {
     const app = express();
-    const limit = rateLimit({ minute: 1, limitBy: 'ip' });
+    const limit = rateLimit({ minute: 1, limitBy: 'ip', now });
     app.get('/a', gateway(limit), (_req, res) => void res.send('a'));
     app.get('/b/:id', gateway(limit), (_req, res) => void res.send('b'));
     expect((await request(app).get('/a')).status).toBe(200);
@@ -118,7 +119,7 @@ describe('rateLimit with Express', () => {
 
   it('shares one bucket between the routes of a plugin that sets a namespace', async () => {
     const app = express();
-    const limit = rateLimit({ minute: 1, limitBy: 'ip', namespace: 'adapters-shared' });
+    const limit = rateLimit({ minute: 1, limitBy: 'ip', now, namespace: 'adapters-shared' });
     app.get('/a', gateway(limit), (_req, res) => void res.send('a'));
     app.get('/b', gateway(limit), (_req, res) => void res.send('b'));
     expect((await request(app).get('/a')).status).toBe(200);
@@ -127,12 +128,15 @@ describe('rateLimit with Express', () => {
 });
 
 describe('rateLimit with Koa', () => {
-  beforeEach(() => awayFromBoundary(MINUTE));
+  let now: TestClock;
+  beforeEach(() => {
+    now = testClock();
+  });
 
   const koaApp = (proxy: boolean) => {
     const app = new Koa();
     app.proxy = proxy;
-    app.use(koaGateway(rateLimit({ minute: 2, limitBy: 'ip' })));
+    app.use(koaGateway(rateLimit({ minute: 2, limitBy: 'ip', now })));
     app.use((ctx) => {
       ctx.body = { from: 'koa' };
     });

@@ -1,11 +1,20 @@
 import { definePlugin, rateLimit, type RateLimitOptions } from 'tollgate';
 import { createTestContext, runPlugin, type TestRequestOptions } from 'tollgate/testing';
-import { awayFromBoundary, sleep } from './support';
+import { secondsLeft, testClock, type TestClock } from './support';
 
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+let clock: TestClock;
+beforeEach(() => {
+  clock = testClock();
+});
+
+/** rateLimit on the test's clock. */
+const limit = (options: RateLimitOptions) => rateLimit({ now: clock, ...options });
 
 /** Sends `n` requests through one plugin and returns the results. */
-async function send(plugin: ReturnType<typeof rateLimit>, n: number, request: TestRequestOptions = {}) {
+async function send(plugin: ReturnType<typeof limit>, n: number, request: TestRequestOptions = {}) {
   const results = [];
   for (let i = 0; i < n; i++) results.push(await runPlugin(plugin, createTestContext(request)));
   return results;
@@ -14,10 +23,8 @@ async function send(plugin: ReturnType<typeof rateLimit>, n: number, request: Te
 const remaining = (results: Awaited<ReturnType<typeof send>>, header = 'ratelimit-remaining') => results.map((r) => r.headers[header]);
 
 describe('rateLimit (local policy, runPlugin)', () => {
-  beforeEach(() => awayFromBoundary(MINUTE));
-
   it('counts down 4, 3, 2, 1, 0 on a 5-per-minute limit, then answers 429 with Retry-After', async () => {
-    const plugin = rateLimit({ minute: 5, policy: 'local' });
+    const plugin = limit({ minute: 5, policy: 'local' });
     const results = await send(plugin, 6);
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
     expect(remaining(results)).toEqual(['4', '3', '2', '1', '0', '0']);
@@ -38,7 +45,7 @@ describe('rateLimit (local policy, runPlugin)', () => {
   });
 
   it('lets the request through to the handler while under the limit', async () => {
-    const plugin = rateLimit({ minute: 2 });
+    const plugin = limit({ minute: 2 });
     const result = await runPlugin(plugin, createTestContext(), { status: 201, body: { created: true } });
     expect(result.exited).toBe(false);
     expect(result.status).toBe(201);
@@ -47,7 +54,7 @@ describe('rateLimit (local policy, runPlugin)', () => {
   });
 
   it('checks every window, and a request refused by one window does not use up the others', async () => {
-    const plugin = rateLimit({ minute: 3, hour: 10 });
+    const plugin = limit({ minute: 3, hour: 10 });
     const results = await send(plugin, 5);
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 429, 429]);
     expect(remaining(results, 'x-ratelimit-remaining-minute')).toEqual(['2', '1', '0', '0', '0']);
@@ -60,40 +67,40 @@ describe('rateLimit (local policy, runPlugin)', () => {
   });
 
   it('reports the longer window in RateLimit-* when two windows have as few requests left', async () => {
-    const plugin = rateLimit({ minute: 2, hour: 2 });
+    const plugin = limit({ minute: 2, hour: 2 });
     const [first] = await send(plugin, 1);
     expect(first!.headers['ratelimit-remaining']).toBe('1');
     const reset = Number(first!.headers['ratelimit-reset']);
-    // the hour's reset: more than the seconds left in this minute
-    expect(reset).toBeGreaterThan(Math.ceil((MINUTE - (Date.now() % MINUTE)) / 1000));
-    expect(reset).toBeLessThanOrEqual(3600);
+    // the hour's reset, not the minute's
+    expect(reset).toBe(secondsLeft(clock(), HOUR));
+    expect(reset).toBeGreaterThan(secondsLeft(clock(), MINUTE));
   });
 
   it('refuses by the hour window when it is the one exhausted, with Retry-After up to the end of the hour', async () => {
-    const plugin = rateLimit({ second: 5, hour: 5 });
+    const plugin = limit({ second: 5, hour: 5 });
     const results = await send(plugin, 6);
     expect(results[5]!.status).toBe(429);
     expect(results[5]!.headers['x-ratelimit-remaining-hour']).toBe('0');
     const retry = Number(results[5]!.headers['retry-after']);
-    const hourLeft = Math.ceil((3_600_000 - (Date.now() % 3_600_000)) / 1000);
-    expect(Math.abs(retry - hourLeft)).toBeLessThanOrEqual(1);
+    expect(retry).toBe(secondsLeft(clock(), HOUR));
   });
 
   it('admits again when a one-second window rolls over', async () => {
-    await awayFromBoundary(1000, 400);
-    const plugin = rateLimit({ second: 1 });
+    const plugin = limit({ second: 1 });
     const [first, second] = await send(plugin, 2);
     expect(first!.status).toBe(200);
     expect(first!.headers['ratelimit-remaining']).toBe('0');
     expect(second!.status).toBe(429);
     expect(second!.headers['retry-after']).toBe('1');
-    await sleep(1000 - (Date.now() % 1000) + 20);
+    clock.advance(499); // still the same second
+    expect((await send(plugin, 1))[0]!.status).toBe(429);
+    clock.advance(1);
     const [third] = await send(plugin, 1);
     expect(third!.status).toBe(200);
   });
 
   it('answers errorCode with errorMessage when configured', async () => {
-    const plugin = rateLimit({ minute: 1, errorCode: 404, errorMessage: 'Fake Not Found' });
+    const plugin = limit({ minute: 1, errorCode: 404, errorMessage: 'Fake Not Found' });
     const [, refused] = await send(plugin, 2);
     expect(refused!.status).toBe(404);
     expect(refused!.body).toEqual({ message: 'Fake Not Found' });
@@ -108,14 +115,14 @@ describe('rateLimit (local policy, runPlugin)', () => {
         ctx.requestId = 'req-1';
       },
     });
-    const plugin = rateLimit({ minute: 1 });
+    const plugin = limit({ minute: 1 });
     await runPlugin([id, plugin], createTestContext());
     const refused = await runPlugin([id, plugin], createTestContext());
     expect(refused.body).toEqual({ message: 'API rate limit exceeded', request_id: 'req-1' });
   });
 
   it('sends no rate-limit header at all with hideClientHeaders, not even Retry-After', async () => {
-    const plugin = rateLimit({ minute: 1, hideClientHeaders: true });
+    const plugin = limit({ minute: 1, hideClientHeaders: true });
     const [ok, refused] = await send(plugin, 2);
     expect(ok!.status).toBe(200);
     expect(refused!.status).toBe(429);
@@ -125,34 +132,32 @@ describe('rateLimit (local policy, runPlugin)', () => {
   });
 
   it('keeps the counters of each plugin instance to itself, whatever their namespace', async () => {
-    const a = rateLimit({ minute: 1 });
-    const b = rateLimit({ minute: 1 });
+    const a = limit({ minute: 1 });
+    const b = limit({ minute: 1 });
     expect((await send(a, 1))[0]!.status).toBe(200);
     expect((await send(b, 1))[0]!.status).toBe(200);
     // Nothing process-wide: a second plugin with the same namespace has counters of its own.
-    const c = rateLimit({ minute: 1, namespace: 'shared-local-test' });
-    const d = rateLimit({ minute: 1, namespace: 'shared-local-test' });
+    const c = limit({ minute: 1, namespace: 'shared-local-test' });
+    const d = limit({ minute: 1, namespace: 'shared-local-test' });
     expect((await send(c, 1))[0]!.status).toBe(200);
     expect((await send(d, 1))[0]!.status).toBe(200);
   });
 
   it('counts one plugin per route, or across its routes with a namespace', async () => {
     const at = (mountPath: string) => createTestContext({ url: `${mountPath}/x`, mountPath });
-    const perRoute = rateLimit({ minute: 1 });
+    const perRoute = limit({ minute: 1 });
     expect((await runPlugin(perRoute, at('/a'))).status).toBe(200);
     expect((await runPlugin(perRoute, at('/b'))).status).toBe(200);
     expect((await runPlugin(perRoute, at('/A'))).status).toBe(429);
-    const oneBudget = rateLimit({ minute: 1, namespace: 'orders' });
+    const oneBudget = limit({ minute: 1, namespace: 'orders' });
     expect((await runPlugin(oneBudget, at('/a'))).status).toBe(200);
     expect((await runPlugin(oneBudget, at('/b'))).status).toBe(429);
   });
 });
 
 describe('rateLimit limitBy', () => {
-  beforeEach(() => awayFromBoundary(MINUTE));
-
   const statuses = async (options: RateLimitOptions, requests: TestRequestOptions[]) => {
-    const plugin = rateLimit({ minute: 1, ...options });
+    const plugin = limit({ minute: 1, ...options });
     const out = [];
     for (const request of requests) out.push((await runPlugin(plugin, createTestContext(request))).status);
     return out;

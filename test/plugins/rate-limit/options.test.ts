@@ -84,6 +84,7 @@ describe('rateLimit options', () => {
     [{ minute: 5, headers: 'draft-9' }, 'headers', /"headers" must be one of "kong", "draft-6", "draft-7", "draft-8", got "draft-9"/],
     [{ minute: 5, maxKeys: 0 }, 'maxKeys', /"maxKeys" must be a positive integer, got 0/],
     [{ minute: 5, hideClientHeaders: 1 }, 'hideClientHeaders', /"hideClientHeaders" must be true or false, got 1/],
+    [{ minute: 5, now: 1_700_000_000_000 }, 'now', /"now" must be a function returning epoch milliseconds/],
   ])('rejects %j with a ConfigError naming %s', (options, option, message) => {
     const err = configError(options);
     expect(err.option).toBe(option);

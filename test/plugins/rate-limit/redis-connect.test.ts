@@ -9,12 +9,13 @@ import Redis from 'ioredis';
 import { rateLimit, type RateLimitOptions, type RateLimitPlugin } from 'tollgate';
 import { createTestContext, runPlugin } from 'tollgate/testing';
 import { freePort } from '../../support/ports';
-import { awayFromBoundary, captureLogs, OwnRedis, SHARED_REDIS, sleep, uniquePrefix } from './support';
+import { captureLogs, OwnRedis, SHARED_REDIS, sleep, testClock, uniquePrefix } from './support';
 
-const HOUR = 3_600_000;
+/** Every plugin of this file counts on one standing clock (each test has its own key prefix). */
+const clock = testClock();
 const plugins: RateLimitPlugin[] = [];
 const redisLimit = (options: Omit<RateLimitOptions, 'policy'>): RateLimitPlugin => {
-  const plugin = rateLimit({ policy: 'redis', ...options });
+  const plugin = rateLimit({ policy: 'redis', now: clock, ...options });
   plugins.push(plugin);
   return plugin;
 };
@@ -28,8 +29,6 @@ const statuses = (results: { status: number }[]) => ({
 });
 
 describe('rateLimit (redis policy) on a fresh instance', () => {
-  beforeEach(() => awayFromBoundary(HOUR, 10_000));
-
   it('admits exactly the limit from 80 concurrent requests sent to two instances while they connect', async () => {
     const options = { hour: 25, limitBy: 'ip' as const, namespace: 'cold', redis: { url: SHARED_REDIS, prefix: uniquePrefix('cold') } };
     const instances = [redisLimit(options), redisLimit(options)];
@@ -82,8 +81,8 @@ describe('rateLimit (redis policy) on a fresh instance', () => {
 
     it('waits at most connectTimeout, then acts as in an outage and answers at once from then on', async () => {
       const logs = captureLogs();
-      const tolerant = rateLimit({ hour: 5, policy: 'redis', redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: 300 } });
-      const strict = rateLimit({ hour: 5, policy: 'redis', redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: 300 }, faultTolerant: false });
+      const tolerant = rateLimit({ hour: 5, policy: 'redis', now: clock, redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: 300 } });
+      const strict = rateLimit({ hour: 5, policy: 'redis', now: clock, redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: 300 }, faultTolerant: false });
       try {
         const started = performance.now();
         const [a, b] = await Promise.all([runPlugin(tolerant, createTestContext()), runPlugin(strict, createTestContext())]);
@@ -113,7 +112,7 @@ describe('rateLimit (redis policy) close()', () => {
     const redis = await OwnRedis.create();
     const logs = captureLogs();
     try {
-      const plugin = rateLimit({ hour: 5, policy: 'redis', redis: { url: redis.url, prefix: uniquePrefix('close') } });
+      const plugin = rateLimit({ hour: 5, policy: 'redis', now: clock, redis: { url: redis.url, prefix: uniquePrefix('close') } });
       expect((await runPlugin(plugin, createTestContext())).headers['x-ratelimit-remaining-hour']).toBe('4');
       await redis.kill();
       await sleep(300); // the client has lost its connection and waits between reconnect attempts

@@ -3,14 +3,15 @@ import Redis from 'ioredis';
 import request from 'supertest';
 import { rateLimit, type RateLimitOptions, type RateLimitPlugin } from 'tollgate';
 import { gateway } from 'tollgate/express';
-import { awayFromBoundary, captureLogs, OwnRedis, sleep, uniquePrefix } from './support';
+import { captureLogs, OwnRedis, sleep, testClock, uniquePrefix } from './support';
 
-const MINUTE = 60_000;
+/** Every plugin of this file counts on one standing clock (each test has its own key prefix). */
+const clock = testClock();
 const RATE_HEADERS = /^(x-ratelimit|ratelimit|retry-after)/;
 
 const plugins: RateLimitPlugin[] = [];
 function appWith(options: Omit<RateLimitOptions, 'policy' | 'minute'>) {
-  const plugin = rateLimit({ minute: 5, policy: 'redis', limitBy: 'ip', ...options });
+  const plugin = rateLimit({ minute: 5, policy: 'redis', limitBy: 'ip', now: clock, ...options });
   plugins.push(plugin);
   const app = express();
   app.use(gateway(plugin));
@@ -26,8 +27,7 @@ async function timed(app: express.Express) {
 }
 
 let logs: ReturnType<typeof captureLogs>;
-beforeEach(async () => {
-  await awayFromBoundary(MINUTE, 10_000);
+beforeEach(() => {
   logs = captureLogs();
 });
 afterEach(() => logs.restore());

@@ -13,11 +13,13 @@ import { SqlLimiter } from '../../../src/plugins/rate-limit/sql-limiter';
 import { Window } from '../../../src/plugins/rate-limit/windows';
 import { sqlOption } from '../../../src/stores/sql';
 import { freePort } from '../../support/ports';
-import { awayFromBoundary, captureLogs } from './support';
+import { captureLogs, testClock } from './support';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
 const run = randomBytes(4).toString('hex');
+/** Every plugin of this file counts on one standing clock (each test has a table of its own). */
+const clock = testClock();
 let tables = 0;
 /** A table name no other run (or helper) uses. */
 const table = () => `tg_rl_${run}_${++tables}`;
@@ -87,7 +89,7 @@ describe.each([
   const plugins: RateLimitPlugin[] = [];
   const limit = (tableName: string, options: Omit<RateLimitOptions, 'policy' | 'cluster'>, pool = db.pool()): RateLimitPlugin => {
     if (!made.includes(tableName)) made.push(tableName);
-    const plugin = rateLimit({ policy: 'cluster', cluster: { client: pool, type: db.type, tableName }, ...options });
+    const plugin = rateLimit({ policy: 'cluster', cluster: { client: pool, type: db.type, tableName }, now: clock, ...options });
     plugins.push(plugin);
     return plugin;
   };
@@ -99,8 +101,6 @@ describe.each([
     for (const t of made) await db.drop(t);
     await db.end();
   });
-  beforeEach(() => awayFromBoundary(HOUR, 20_000));
-
   it('counts down 4, 3, 2, 1, 0 on a 5-per-hour limit, then answers 429 with Retry-After', async () => {
     const plugin = limit(table(), { hour: 5, limitBy: 'ip' });
     const results = [];
@@ -140,7 +140,7 @@ describe.each([
         const pools = [db.pool(), db.pool()];
         for (const pool of pools) if (pool instanceof pg.Pool) await pool.query('SELECT 1');
         const instances = Array.from({ length: 6 }, (_, i) =>
-          rateLimit({ hour: 100, limitBy: 'ip', namespace: 'race', policy: 'cluster', cluster: { client: pools[i % 2]!, type: db.type, tableName: t } }),
+          rateLimit({ hour: 100, limitBy: 'ip', namespace: 'race', now: clock, policy: 'cluster', cluster: { client: pools[i % 2]!, type: db.type, tableName: t } }),
         );
         const results = await Promise.all(instances.map((p) => runPlugin(p, createTestContext())));
         expect({ start, counted: results.map((r) => r.headers['x-ratelimit-limit-hour']) }).toEqual({ start, counted: instances.map(() => '100') });
@@ -205,7 +205,7 @@ describe.each([
         : mysql.createPool({ host: '127.0.0.1', port, user: 'root', database: 'test', connectTimeout: 5_000 });
     const logs = captureLogs();
     try {
-      const plugin = rateLimit({ hour: 5, policy: 'cluster', cluster: { client: pool, type: db.type, tableName: table(), connectTimeout: 300, commandTimeout: 100 } });
+      const plugin = rateLimit({ hour: 5, policy: 'cluster', now: clock, cluster: { client: pool, type: db.type, tableName: table(), connectTimeout: 300, commandTimeout: 100 } });
       plugins.push(plugin);
       let started = performance.now();
       expect((await runPlugin(plugin, createTestContext())).status).toBe(200);

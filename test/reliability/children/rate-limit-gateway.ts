@@ -14,12 +14,14 @@ interface RateLimitGatewayConfig {
   namespace: string;
   minute: number;
   rounds: number;
+  /** Where the rate limiters' clock stands (epoch ms): every round counts in one window. */
+  at: number;
 }
 
 printLogs();
 const c = config<RateLimitGatewayConfig>();
 const limits = ['warm', ...Array.from({ length: c.rounds }, (_, i) => `r${i + 1}`)].map((mount) => {
-  const limit = rateLimit({ minute: c.minute, limitBy: 'service', policy: 'redis', redis: { url: c.redisUrl, prefix: c.prefix }, namespace: c.namespace, faultTolerant: false });
+  const limit = rateLimit({ minute: c.minute, limitBy: 'service', policy: 'redis', redis: { url: c.redisUrl, prefix: c.prefix }, namespace: c.namespace, faultTolerant: false, now: () => c.at });
   return [mount, limit] as const;
 });
 const app = express();

@@ -19,6 +19,8 @@ interface ScaleGatewayConfig {
   namespace: string;
   minute: number;
   rounds: number;
+  /** Where the rate limiters' clock stands (epoch ms): every round counts in one window. */
+  at: number;
 }
 
 printLogs();
@@ -38,7 +40,7 @@ const store = (): Partial<RateLimitOptions> => {
   }
 };
 const limits = Array.from({ length: c.rounds }, (_, i) => {
-  const limit = rateLimit({ minute: c.minute, limitBy: 'service', namespace: c.namespace, faultTolerant: false, ...store() });
+  const limit = rateLimit({ minute: c.minute, limitBy: 'service', namespace: c.namespace, faultTolerant: false, now: () => c.at, ...store() });
   return [`r${i + 1}`, limit] as const;
 });
 const app = express();

@@ -20,13 +20,12 @@ export async function until<T>(check: () => T | undefined | Promise<T | undefine
 export { freePort } from '../../support/ports';
 
 /**
- * Rate-limit windows follow the UTC calendar: a test that counts within one window first waits,
- * if needed, until at least `marginMs` are left before the current period ends.
+ * An instant half-way into every rate-limit window length: 15 June of this year, 12:30:30.500 UTC.
+ * Windows follow the UTC calendar; a gateway whose rateLimit `now` stands here counts a test's
+ * rounds inside one window however long they take, instead of the test waiting for a new one.
+ * Stores expire counters by durations relative to that clock, so its date does not matter to them.
  */
-export async function awayFromBoundary(periodMs: number, marginMs: number): Promise<void> {
-  const left = periodMs - (Date.now() % periodMs);
-  if (left < marginMs) await sleep(left + 100);
-}
+export const MID_WINDOW = Date.UTC(new Date().getUTCFullYear(), 5, 15, 12, 30, 30, 500);
 
 /** The value at quantile `q` (0..1) of `values`. */
 export function quantile(values: number[], q: number): number {
