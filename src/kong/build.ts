@@ -9,6 +9,7 @@ import type { AnyPlugin } from '../core/plugin';
 import { perConsumer } from '../plugins/per-consumer';
 import { upstreamProxy } from '../plugins/upstream-proxy';
 import type { KongPlan, PluginInstance } from './plan';
+import type { BuildContext } from './plugins';
 import type { RoutePlan } from './routes';
 
 /** A route ready to serve. */
@@ -25,7 +26,7 @@ export interface BuiltGateway {
 
 type Closable = { close?: () => unknown };
 
-export function buildGateway(plan: KongPlan, logger: Logger | undefined): BuiltGateway {
+export function buildGateway(plan: KongPlan, logger: Logger | undefined, context: BuildContext): BuiltGateway {
   const built: AnyPlugin[] = [];
   const shared = new Map<PluginInstance, AnyPlugin>();
   const proxies = new Map<string, AnyPlugin>();
@@ -35,13 +36,13 @@ export function buildGateway(plan: KongPlan, logger: Logger | undefined): BuiltG
     if (instance.plan.share === 'instance') {
       let plugin = shared.get(instance);
       if (plugin === undefined) {
-        plugin = instance.plan.build();
+        plugin = instance.plan.build(context);
         shared.set(instance, plugin);
         built.push(plugin);
       }
       return plugin;
     }
-    const plugin = instance.plan.build();
+    const plugin = instance.plan.build(context);
     built.push(plugin);
     return plugin;
   };

@@ -45,6 +45,12 @@ export interface FromKongOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Where the gateway's plugins report, as `gateway({ logger })`. @defaultValue the logger `setLogger` set */
   logger?: Logger;
+  /**
+   * **tollgate addition**, a test seam: the clock of every rate limiter the configuration builds
+   * (rateLimit's `now`), in epoch milliseconds.
+   * @defaultValue `Date.now`
+   */
+  now?: () => number;
 }
 
 /** A decK file, ready to mount. Every host shares the same plugins (counters, caches, connections). */
@@ -68,7 +74,7 @@ export interface KongGateway {
   close(): Promise<void>;
 }
 
-const FROM_KONG_OPTIONS = ['onUnsupported', 'env', 'logger'];
+const FROM_KONG_OPTIONS = ['onUnsupported', 'env', 'logger', 'now'];
 
 /**
  * Reads a decK file (`_format_version: "3.0"`) and builds its gateway: services and upstreams →
@@ -97,10 +103,12 @@ export function fromKong(source: string | Buffer | Readonly<Record<string, unkno
   if (onUnsupported !== 'error' && onUnsupported !== 'warn') {
     throw new ConfigError(`fromKong: "onUnsupported" must be "error" or "warn", got ${JSON.stringify(onUnsupported)}`, 'onUnsupported');
   }
+  const { now } = options;
+  if (now !== undefined && typeof now !== 'function') throw new ConfigError(`fromKong: "now" must be a function returning epoch milliseconds, got ${typeof now}`, 'now');
   const doc = readSource(source, options.env ?? process.env);
   const plan = planKong(doc);
   const warnings = plan.findings.settle(onUnsupported);
-  const built = buildGateway(plan, options.logger);
+  const built = buildGateway(plan, options.logger, { now });
   const dispatcher = new Dispatcher(built.routes);
   return Object.freeze({
     express: () => expressHost(dispatcher, options.logger),

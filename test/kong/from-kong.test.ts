@@ -5,11 +5,11 @@
 import express from 'express';
 import Koa from 'koa';
 import request from 'supertest';
-import { setLogger } from 'tollgate';
+import { ConfigError, setLogger } from 'tollgate';
 import { fromKong, type KongGateway } from 'tollgate/kong';
 import { createEchoUpstream, type EchoResponse, type EchoUpstream } from 'tollgate/testing';
 import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider';
-import { awayFromBoundary } from '../plugins/rate-limit/support';
+import { secondsLeft, testClock, type TestClock } from '../plugins/rate-limit/support';
 
 const deck = (issuer: string, upstream: string, goldClientId: string, silverClientId: string) => `
 _format_version: "3.0"
@@ -67,19 +67,19 @@ describe('fromKong', () => {
     await Promise.all([op.stop(), upstream.close(), ...gateways.map((g) => g.close())]);
   });
 
-  const load = () => {
-    const kong = fromKong(deck(op.issuer, upstream.url, op.client.clientId, op.postClient.clientId));
+  // The limits count per UTC minute: each gateway's clock stands still inside one until a test moves it.
+  const load = (now: TestClock) => {
+    const kong = fromKong(deck(op.issuer, upstream.url, op.client.clientId, op.postClient.clientId), { now });
     gateways.push(kong);
     return kong;
   };
 
   describe('in Express', () => {
     let app: express.Express;
-    beforeAll(async () => {
+    const now = testClock();
+    beforeAll(() => {
       app = express();
-      app.use(load().express());
-      // The limits count per UTC minute: these tests stay within one.
-      await awayFromBoundary(60_000, 10_000);
+      app.use(load(now).express());
     });
 
     it('strips the route path and sends the rest to the service path, with the mapped consumer', async () => {
@@ -121,6 +121,10 @@ describe('fromKong', () => {
         [200, '2'],
         [429, '2'],
       ]);
+      // Refused until the minute ends, to the second.
+      const refused = await request(app).get('/api/limits').set('authorization', `Bearer ${otherToken}`);
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBe(String(secondsLeft(now(), 60_000)));
     });
 
     it('answers Kong\'s 404 for a path no route matches', async () => {
@@ -133,8 +137,7 @@ describe('fromKong', () => {
 
   describe('in Koa', () => {
     it('runs the same file: strip_path, consumer limits, cache and 404', async () => {
-      await awayFromBoundary(60_000, 5_000);
-      const kong = load();
+      const kong = load(testClock());
       const app = new Koa();
       app.use(kong.koa());
       const server = app.callback();
@@ -160,12 +163,61 @@ describe('fromKong', () => {
   describe('in Express, the proxy cache', () => {
     it('is scoped to the service and kept apart per consumer', async () => {
       const app = express();
-      app.use(load().express());
+      app.use(load(testClock()).express());
       const get = (token: string) => request(app).get('/api/cached').set('authorization', `Bearer ${token}`);
       expect((await get(goldToken)).headers['x-cache-status']).toBe('Miss');
       expect((await get(goldToken)).headers['x-cache-status']).toBe('Hit');
       // Another consumer never gets the gold consumer's entry.
       expect((await get(otherToken)).headers['x-cache-status']).toBe('Miss');
+    });
+  });
+
+  describe('with options.now', () => {
+    it("gives every rate limiter the app's clock: a window ends when that clock says so", async () => {
+      const now = testClock();
+      const kong = fromKong(
+        `
+_format_version: "3.0"
+services:
+  - name: s
+    url: ${upstream.url}/anything
+    routes: [{ name: r, paths: [/r] }]
+    plugins: [{ name: rate-limiting, config: { minute: 1, policy: local } }]
+`,
+        { now },
+      );
+      gateways.push(kong);
+      const app = express();
+      app.use(kong.express());
+      const get = () => request(app).get('/r');
+      expect((await get()).status).toBe(200);
+      const refused = await get();
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBe(String(secondsLeft(now(), 60_000)));
+      // The last millisecond of the minute is still in it; the next one starts a new window.
+      now.advance(60_000 - (now() % 60_000) - 1);
+      const last = await get();
+      expect(last.status).toBe(429);
+      expect(last.headers['retry-after']).toBe('1');
+      now.advance(1);
+      const next = await get();
+      expect(next.status).toBe(200);
+      expect(next.headers['x-ratelimit-remaining-minute']).toBe('0');
+      expect(next.headers['ratelimit-reset']).toBe('60');
+      now.advance(60_000);
+      expect((await get()).status).toBe(200);
+    });
+
+    it('refuses a now that is not a function, naming now', () => {
+      let thrown: unknown;
+      try {
+        fromKong('_format_version: "3.0"', { now: Date.now() as never });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as ConfigError).option).toBe('now');
+      expect((thrown as ConfigError).message).toMatch(/^fromKong: "now" must be a function/);
     });
   });
 });

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { setLogger } from 'tollgate';
 import { fromKong, type KongGateway } from 'tollgate/kong';
 import { createEchoUpstream, createTestIssuer, type EchoResponse, type EchoUpstream, type TestIssuer } from 'tollgate/testing';
-import { awayFromBoundary } from '../plugins/rate-limit/support';
+import { secondsLeft, testClock, type TestClock } from '../plugins/rate-limit/support';
 
 describe('fromKong plugins', () => {
   let idp: TestIssuer;
@@ -26,8 +26,8 @@ describe('fromKong plugins', () => {
     setLogger(null);
     await Promise.all([idp.close(), upstream.close(), ...gateways.map((g) => g.close())]);
   });
-  const appOf = (yaml: string) => {
-    const kong = fromKong(`_format_version: "3.0"\n${yaml}`);
+  const appOf = (yaml: string, now?: TestClock) => {
+    const kong = fromKong(`_format_version: "3.0"\n${yaml}`, { now });
     gateways.push(kong);
     const app = express();
     app.use(kong.express());
@@ -104,19 +104,22 @@ plugins:
     name: rate-limiting
     config: { hour: 2, limit_by: header, header_name: x-client, policy: redis, redis: { host: 127.0.0.1, port: 6379, database: 0, timeout: 2000 } }
 `;
-    // Two gateways built from the same file, as two instances of the service would be.
-    const [one, two] = [appOf(yaml), appOf(yaml)];
+    // Two gateways built from the same file, as two instances of the service would be; their
+    // clock stands still inside one UTC hour.
+    const now = testClock();
+    const [one, two] = [appOf(yaml, now), appOf(yaml, now)];
     // Until its client is connected a fault-tolerant limiter lets requests through uncounted: wait (other clients' budgets).
     for (const app of [one, two]) {
       for (let i = 0; i < 100 && (await request(app).get('/api').set('x-client', `warm-${i}`)).headers['x-ratelimit-limit-hour'] === undefined; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    await awayFromBoundary(3_600_000);
     const first = await request(one).get('/api').set('x-client', 'c');
     expect(first.status).toBe(200);
     expect(first.headers['x-ratelimit-remaining-hour']).toBe('1');
     expect((await request(two).get('/api').set('x-client', 'c')).headers['x-ratelimit-remaining-hour']).toBe('0');
-    expect((await request(one).get('/api').set('x-client', 'c')).status).toBe(429);
+    const refused = await request(one).get('/api').set('x-client', 'c');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe(String(secondsLeft(now(), 3_600_000)));
   });
 });

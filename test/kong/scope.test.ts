@@ -7,7 +7,7 @@ import express from 'express';
 import request from 'supertest';
 import { fromKong, type KongGateway } from 'tollgate/kong';
 import { createEchoUpstream, createTestIssuer, type EchoUpstream, type TestIssuer } from 'tollgate/testing';
-import { awayFromBoundary } from '../plugins/rate-limit/support';
+import { secondsLeft, testClock } from '../plugins/rate-limit/support';
 
 const API = 'https://api.example';
 const limit = (minute: number) => `{ name: rate-limiting, config: { minute: ${minute} } }`;
@@ -98,7 +98,10 @@ consumers:
   });
 
   it('counts a service-scoped instance across the routes of the service, as Kong does', async () => {
-    const small = fromKong(`
+    // The limit counts per UTC minute: the clock stands still inside one.
+    const now = testClock();
+    const small = fromKong(
+      `
 _format_version: "3.0"
 services:
   - name: s
@@ -107,13 +110,16 @@ services:
     routes:
       - { name: a, paths: [/a] }
       - { name: b, paths: [/b] }
-`);
+`,
+      { now },
+    );
     const a = express();
     a.use(small.express());
-    await awayFromBoundary(60_000);
     expect((await request(a).get('/a')).status).toBe(200);
     expect((await request(a).get('/b')).status).toBe(200);
-    expect((await request(a).get('/a')).status).toBe(429);
+    const refused = await request(a).get('/a');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe(String(secondsLeft(now(), 60_000)));
     await small.close();
   });
 

@@ -13,7 +13,7 @@ import { prometheusTranslator } from './prometheus';
 import { rateLimiting } from './rate-limiting';
 import type { Translator } from './translation';
 
-export type { PluginPlan, Translator, TranslateInput } from './translation';
+export type { BuildContext, PluginPlan, Translator, TranslateInput } from './translation';
 
 export const TRANSLATORS: Readonly<Record<string, Translator>> = {
   'openid-connect': openidConnect,

@@ -117,6 +117,6 @@ export const rateLimiting: Translator = ({ path, config, findings, instanceKey }
     summary: describeCall('rateLimit', options),
     share: 'instance',
     validate: () => void parseRateLimitOptions(options),
-    build: () => rateLimit(options),
+    build: ({ now }) => rateLimit({ ...options, now }),
   };
 };

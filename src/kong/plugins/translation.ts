@@ -19,6 +19,12 @@ export interface TranslateInput {
   readonly instanceKey: string;
 }
 
+/** What fromKong gives every plugin it builds, beyond the file. */
+export interface BuildContext {
+  /** The rate limiters' clock (fromKong's `now`), when the app passed one. */
+  readonly now?: () => number;
+}
+
 /** tollgate's equivalent of one Kong plugin instance. */
 export interface PluginPlan {
   /** tollgate's call, for the report (secrets masked). */
@@ -31,7 +37,7 @@ export interface PluginPlan {
   readonly share: 'instance' | 'route';
   /** Checks the options as the factory will, without side effects. @throws ConfigError */
   validate(): void;
-  build(): AnyPlugin;
+  build(context: BuildContext): AnyPlugin;
 }
 
 /** Turns one Kong plugin's config into a plan, or undefined when it cannot run at all (findings say why). */
