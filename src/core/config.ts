@@ -206,6 +206,10 @@ export const v = {
   custom<T>(expected: string, test: (value: unknown) => boolean): Validator<T> {
     return make(expected, (value, path, where) => (test(value) ? (value as T) : fail(where, path, expected, value)));
   },
+  /** A clock, the test seam some plugins take as `now`: a function returning epoch milliseconds. */
+  clock(): Validator<() => number> {
+    return v.custom<() => number>('a function returning epoch milliseconds', (x) => typeof x === 'function');
+  },
   /** The first of several validators that accepts the value. */
   either<A, B>(a: Validator<A>, b: Validator<B>): Validator<A | B> {
     const expected = `${a.expected} or ${b.expected}`;

@@ -20,6 +20,7 @@
 import type { RequestHandler } from 'express';
 import type { Middleware } from 'koa';
 import type { ConsumerRegistry } from '../core/consumers';
+import { v } from '../core/config';
 import { ConfigError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { buildGateway } from './build';
@@ -103,8 +104,7 @@ export function fromKong(source: string | Buffer | Readonly<Record<string, unkno
   if (onUnsupported !== 'error' && onUnsupported !== 'warn') {
     throw new ConfigError(`fromKong: "onUnsupported" must be "error" or "warn", got ${JSON.stringify(onUnsupported)}`, 'onUnsupported');
   }
-  const { now } = options;
-  if (now !== undefined && typeof now !== 'function') throw new ConfigError(`fromKong: "now" must be a function returning epoch milliseconds, got ${typeof now}`, 'now');
+  const now = options.now === undefined ? undefined : v.clock().check(options.now, 'now', { plugin: 'fromKong' });
   const doc = readSource(source, options.env ?? process.env);
   const plan = planKong(doc);
   const warnings = plan.findings.settle(onUnsupported);

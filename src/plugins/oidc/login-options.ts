@@ -118,7 +118,7 @@ export const loginShape = {
   logoutRedirectUri: v.optional(v.url()),
   loginRedirectUri: v.optional(v.string()),
   refreshTokens: v.optional(v.boolean(), true),
-  now: v.optional(v.custom<() => number>('a function returning epoch milliseconds', (x) => typeof x === 'function')),
+  now: v.optional(v.clock()),
 };
 
 /** The parsed login options, as `parseShape` returns them. */

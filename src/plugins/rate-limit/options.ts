@@ -142,7 +142,7 @@ const shape = {
   headers: v.optional(v.oneOf(['kong', 'draft-6', 'draft-7', 'draft-8'] as const), 'kong'),
   namespace: v.optional(v.string()),
   maxKeys: v.optional(v.integer({ min: 1 })),
-  now: v.optional(v.custom<() => number>('a function returning epoch milliseconds', (x) => typeof x === 'function')),
+  now: v.optional(v.clock()),
 };
 
 const where = { plugin: 'rateLimit' };
