@@ -1,6 +1,6 @@
 /**
  * Small helpers for time and ports: sleeping, polling until a condition holds, a free loopback
- * port, the UTC-aligned rate-limit windows, and quantiles.
+ * port, the rate-limit clock's standing instant, and quantiles.
  */
 
 /** Resolves after `ms` milliseconds. */
@@ -18,14 +18,8 @@ export async function until<T>(check: () => T | undefined | Promise<T | undefine
 }
 
 export { freePort } from '../../support/ports';
-
-/**
- * An instant half-way into every rate-limit window length: 15 June of this year, 12:30:30.500 UTC.
- * Windows follow the UTC calendar; a gateway whose rateLimit `now` stands here counts a test's
- * rounds inside one window however long they take, instead of the test waiting for a new one.
- * Stores expire counters by durations relative to that clock, so its date does not matter to them.
- */
-export const MID_WINDOW = Date.UTC(new Date().getUTCFullYear(), 5, 15, 12, 30, 30, 500);
+/** Where the reliability gateways' rate-limit clock stands: every round counts in one window. */
+export { MID_WINDOW } from '../../support/clock';
 
 /** The value at quantile `q` (0..1) of `values`. */
 export function quantile(values: number[], q: number): number {
