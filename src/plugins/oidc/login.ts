@@ -101,7 +101,7 @@ export class LoginFlow {
     const sessions = new Sealer(secrets.sessionSecrets, 'session');
     this.store = secrets.redis
       ? new RedisSessionStore(login.sessionCookieName, secrets.redis, sessions, this.clock, this.now, logger)
-      : new CookieSessionStore(login.sessionCookieName, sessions, this.clock, this.now);
+      : new CookieSessionStore(login.sessionCookieName, sessions, this.clock);
     this.code = login.redirectUri ? new AuthorizationCodeFlow(login, this.web, new Sealer(secrets.sessionSecrets, 'transaction'), this.now) : undefined;
     this.refresher = new TokenRefresher(this.web, this.now);
   }

@@ -52,7 +52,6 @@ export class CookieSessionStore implements SessionStore {
     private readonly base: string,
     private readonly sealer: Sealer,
     private readonly clock: SessionClock,
-    private readonly now: () => number,
   ) {}
 
   name(jar: CookieJar): string {
@@ -70,7 +69,7 @@ export class CookieSessionStore implements SessionStore {
       this.warned = true;
       jar.log.warn(`oidc: a session cookie is ${value.length} bytes; consider sessionStorage: 'redis' (requests near 16 KB of headers are refused by Node)`);
     }
-    out.push(...chunkedCookies(this.name(jar), value, { secure: jar.secure, ...maxAge(this.clock, record, this.now) }, jar.cookies));
+    out.push(...chunkedCookies(this.name(jar), value, { secure: jar.secure, ...maxAge(this.clock, record) }, jar.cookies));
   }
 
   async destroy(jar: CookieJar, _record: SessionRecord | undefined, out: string[]): Promise<void> {
@@ -129,7 +128,7 @@ export class RedisSessionStore implements SessionStore {
       if (renewal) await this.run(jar, (c) => c.pexpire(this.key(replaces.sid), STALE_TTL_MS));
       else await this.run(jar, (c) => c.del(this.key(replaces.sid)));
     }
-    if (replaces?.sid !== record.sid) out.push(serializeCookie(this.name(jar), record.sid, { secure: jar.secure, ...maxAge(this.clock, record, this.now) }));
+    if (replaces?.sid !== record.sid) out.push(serializeCookie(this.name(jar), record.sid, { secure: jar.secure, ...maxAge(this.clock, record) }));
   }
 
   async destroy(jar: CookieJar, record: SessionRecord | undefined, out: string[]): Promise<void> {
@@ -155,8 +154,13 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-/** The cookie's lifetime: until the session's absolute end, or a browser-session cookie when that is off. */
-function maxAge(clock: SessionClock, record: SessionRecord, now: () => number): { maxAge?: number } {
+/**
+ * The cookie's lifetime: until the session's absolute end, or a browser-session cookie when that
+ * is off. Counted from `uat`, the instant of the request that writes the record (every save sets
+ * it), not from a second reading of the clock after the record was sealed: a session issued now
+ * gets exactly `sessionAbsoluteTimeout`, however long sealing took.
+ */
+function maxAge(clock: SessionClock, record: SessionRecord): { maxAge?: number } {
   const end = clock.absoluteEnd(record);
-  return end === undefined ? {} : { maxAge: end - Math.floor(now() / 1000) };
+  return end === undefined ? {} : { maxAge: end - record.uat };
 }
